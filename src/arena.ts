@@ -1,0 +1,68 @@
+import type { Engine } from './engine.ts';
+import { padToVec4 } from './limits.ts';
+import type { Extent, Page, Parameter } from './parameter.ts';
+
+/**
+ * Moves engine-owned parameters (and their gradients) into shared pages, back to back on vec4
+ * boundaries, so an optimizer step over hundreds of tensors is one dispatch per page rather than
+ * one per tensor. A tensor that does not fit in the rest of a page continues in the next one.
+ * Values move by GPU copies; nothing is read back. Caller-owned and already packed parameters
+ * stay where they are.
+ */
+export function packParameters(engine: Engine, params: Parameter[], label: string): void {
+  const movable = [...new Set(params)].filter((p) => p.ownership === 'engine');
+  if (movable.length === 0) return;
+  const capacity = engine.pageElements;
+
+  // Lay out: [parameter, extent start, length, page index, offset in page].
+  const placements: Array<{ p: Parameter; start: number; length: number; page: number; offset: number }> = [];
+  const pageSizes: number[] = [0];
+  for (const p of movable) {
+    for (let start = 0; start < p.length; ) {
+      let used = pageSizes[pageSizes.length - 1]!;
+      if (used === capacity) {
+        pageSizes.push(0);
+        used = 0;
+      }
+      const length = Math.min(p.length - start, capacity - used);
+      placements.push({ p, start, length, page: pageSizes.length - 1, offset: used });
+      pageSizes[pageSizes.length - 1] = used + padToVec4(length);
+      start += length;
+    }
+  }
+
+  const pages: Page[] = pageSizes.map((elements, i) => ({
+    param: engine.createBuffer(`${label}/page${i}`, elements * 4),
+    grad: engine.createBuffer(`${label}/page${i}.grad`, elements * 4),
+    elements,
+    live: 0,
+  }));
+
+  const encoder = engine.device.createCommandEncoder({ label: `${label}/pack` });
+  const newExtents = new Map<Parameter, Extent[]>();
+  for (const { p, start, length, page: index, offset } of placements) {
+    const page = pages[index]!;
+    for (const old of p.extents) {
+      // Copy the part of each old extent that overlaps [start, start + length).
+      const from = Math.max(start, old.start);
+      const to = Math.min(start + length, old.start + old.length);
+      if (from >= to) continue;
+      const dst = offset + (from - start);
+      encoder.copyBufferToBuffer(old.param, (old.paramOffset + from - old.start) * 4, page.param, dst * 4, (to - from) * 4);
+      encoder.copyBufferToBuffer(old.grad, (old.gradOffset + from - old.start) * 4, page.grad, dst * 4, (to - from) * 4);
+    }
+    let list = newExtents.get(p);
+    if (!list) newExtents.set(p, (list = []));
+    if (list.length === 0 || list[list.length - 1]!.page !== page) page.live++;
+    list.push({ start, length, param: page.param, paramOffset: offset, grad: page.grad, gradOffset: offset, page });
+  }
+  engine.queue.submit([encoder.finish()]);
+  for (const [p, extents] of newExtents) {
+    for (const old of p.extents) {
+      old.param.destroy(); // freed once the copies above have run
+      old.grad.destroy();
+    }
+    p.extents = extents;
+    p.ownership = 'packed';
+  }
+}

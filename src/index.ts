@@ -1,0 +1,15 @@
+/** webgpu-optim's public API (see shared/API.md): torch.optim in camelCase, on WebGPU. */
+export { createEngine, Engine } from './engine.ts';
+export type { EngineOptions, PlanningLimits, WrapOptions } from './engine.ts';
+export { Parameter, Gradient } from './parameter.ts';
+export { Optimizer } from './optimizer.ts';
+export type { ParamGroup, ParamGroupInput, StateDict } from './optimizer.ts';
+export { GPUOperationError, WebGPUUnavailableError, DisposedError } from './errors.ts';
+export { optimizers, optimizerSpecs } from './optimizers/registry.ts';
+export type { OptimizerName, OptimizerClass } from './optimizers/registry.ts';
+export type { OptimizerSpec } from './optimizers/spec.ts';
+export * as reference from './reference/index.ts';
+export type * from './reference/index.ts';
+
+import { optimizers } from './optimizers/registry.ts';
+export const { SGD, Adam, AdamW } = optimizers;

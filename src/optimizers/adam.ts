@@ -1,0 +1,59 @@
+import { adamBody } from '../../shaders/adam.wgsl.ts';
+import { adamBiasCorrections, adamReference, type AdamOptions } from '../reference/adam.ts';
+import { betas, boolean, check, nonNegative, positive } from '../validate.ts';
+import type { HostState, OptimizerSpec } from './spec.ts';
+
+/**
+ * Adam (Kingma & Ba 2015) with AMSGrad (Reddi et al. 2018), as torch.optim.Adam
+ * (https://pytorch.org/docs/stable/generated/torch.optim.Adam.html):
+ *
+ *   m <- beta1*m + (1-beta1)*g;   v <- beta2*v + (1-beta2)*g^2;   amsgrad: vMax <- max(vMax, v)
+ *   p <- p - (lr/(1-beta1^t)) * m / (sqrt(v)/sqrt(1-beta2^t) + eps)
+ */
+export const adamSpec: OptimizerSpec<AdamOptions> = {
+  name: 'Adam',
+  defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false },
+  validate: (o) => validateAdam('Adam', o),
+  variant: (o) => ({ amsgrad: o.amsgrad, decoupled: false }),
+  states: adamStates,
+  fields: ['beta1', 'beta2', 'oneMinusBeta1', 'oneMinusBeta2', 'stepSize', 'biasCorrection2Sqrt', 'eps', 'weightDecay', 'decay'],
+  scalars: adamScalars,
+  body: adamBody,
+  maximize: true,
+  l2: true,
+  reference: adamReference,
+};
+
+/** Option checks shared by Adam and AdamW. */
+export function validateAdam(name: string, o: AdamOptions): void {
+  check(name, o as never, {
+    lr: nonNegative,
+    betas,
+    eps: positive,
+    weightDecay: nonNegative,
+    amsgrad: boolean,
+    maximize: boolean,
+  });
+}
+
+export function adamStates(o: AdamOptions): Record<string, number> {
+  return o.amsgrad ? { expAvg: 0, expAvgSq: 0, maxExpAvgSq: 0 } : { expAvg: 0, expAvgSq: 0 };
+}
+
+/** Host float64 scalars of step t (Adam and AdamW; `decay` = 1 - lr*weightDecay is AdamW's). */
+export function adamScalars(o: AdamOptions, state: HostState): Record<string, number> {
+  const t = (state.step += 1);
+  const [beta1, beta2] = o.betas;
+  const { biasCorrection1, biasCorrection2 } = adamBiasCorrections(beta1, beta2, t);
+  return {
+    beta1,
+    beta2,
+    oneMinusBeta1: 1 - beta1,
+    oneMinusBeta2: 1 - beta2,
+    stepSize: o.lr / biasCorrection1,
+    biasCorrection2Sqrt: Math.sqrt(biasCorrection2),
+    eps: o.eps,
+    weightDecay: o.weightDecay,
+    decay: 1 - o.lr * o.weightDecay,
+  };
+}

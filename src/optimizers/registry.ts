@@ -1,0 +1,38 @@
+import { Optimizer, type ParamGroupInput } from '../optimizer.ts';
+import type { Parameter } from '../parameter.ts';
+import { adamSpec } from './adam.ts';
+import { adamwSpec } from './adamw.ts';
+import { sgdSpec } from './sgd.ts';
+import type { OptimizerSpec } from './spec.ts';
+
+/** Every optimizer the engine runs, by its torch.optim name. Tests and the benchmark iterate it. */
+export const optimizerSpecs = {
+  SGD: sgdSpec,
+  Adam: adamSpec,
+  AdamW: adamwSpec,
+} as const;
+
+export type OptimizerName = keyof typeof optimizerSpecs;
+
+type OptionsOf<S> = S extends OptimizerSpec<infer O> ? O : never;
+
+/** A constructor `new X(params, options?)` with the spec's options, named after the optimizer. */
+export type OptimizerClass<O extends object> = new (
+  params: Parameter[] | ParamGroupInput<O>[],
+  options?: Partial<O>,
+) => Optimizer<O>;
+
+export function optimizerClass<O extends object>(spec: OptimizerSpec<O>): OptimizerClass<O> {
+  const cls = class extends Optimizer<O> {
+    constructor(params: Parameter[] | ParamGroupInput<O>[], options: Partial<O> = {}) {
+      super(spec, params, options);
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: spec.name });
+  return cls;
+}
+
+/** The public optimizer classes, keyed like optimizerSpecs. */
+export const optimizers = Object.fromEntries(
+  Object.entries(optimizerSpecs).map(([name, spec]) => [name, optimizerClass(spec as OptimizerSpec<object>)]),
+) as { [K in OptimizerName]: OptimizerClass<OptionsOf<(typeof optimizerSpecs)[K]>> };

@@ -1,0 +1,43 @@
+import type { ReferenceOptimizer } from '../reference/types.ts';
+
+/** Per-tensor host state: the step count plus any scalar state (NAdam's muProduct). */
+export interface HostState {
+  step: number;
+  [name: string]: number;
+}
+
+/** Compile-time switches of a kernel; each distinct set is compiled once and cached. */
+export type Variant = Record<string, boolean>;
+
+/**
+ * Everything that makes one optimizer: options, checks, state, host-side scalars, kernel math and
+ * the float64 reference. The engine turns a spec into GPU work (see optimizer.ts); a new optimizer
+ * is one spec file, one shader file and one registry line.
+ */
+export interface OptimizerSpec<O extends object> {
+  readonly name: string;
+  /** Every option with its PyTorch default (NaN for a required option). */
+  readonly defaults: O;
+  /** Throws a RangeError naming the option and its value. */
+  validate(options: O): void;
+  /** Kernel switches for these options (besides maximize and weight decay, handled generically). */
+  variant(options: O): Variant;
+  /** State buffers these options need, each with its initial value, in binding order. */
+  states(options: O): Record<string, number>;
+  /** Host scalar state carried across steps and saved in stateDict (besides `step`), with initial values. */
+  readonly hostState?: Record<string, number>;
+  /** The per-tensor scalars the kernel reads as `h.<field>`. */
+  readonly fields: readonly string[];
+  /**
+   * Advances `state` by one step (state.step += 1 first) and returns this step's kernel scalars,
+   * computed in float64. `fresh` names the state buffers that no step has touched yet.
+   */
+  scalars(options: O, state: HostState, fresh: ReadonlySet<string>): Record<string, number>;
+  /** WGSL statements updating `p` and the state variables from `g`; see shaders/common.wgsl.ts. */
+  body(variant: Variant): string;
+  /** Applies `maximize` (negate g) first. */
+  readonly maximize: boolean;
+  /** Applies L2 weight decay (`g += weightDecay * p`) before the body. */
+  readonly l2: boolean;
+  readonly reference: ReferenceOptimizer<O>;
+}

@@ -1,0 +1,177 @@
+import { padToVec4 } from './limits.ts';
+import type { Extent } from './parameter.ts';
+
+/**
+ * Dispatch planning, Apex multi_tensor_apply style: every tensor of a step is cut into blocks of
+ * at most BLOCK_LANES vec4s (or scalars); a table row per block tells the kernel where its
+ * elements, gradient and state are and which tensor they belong to. One dispatch covers all
+ * blocks that share a set of buffer bindings, however many tensors they hold. Pure: no GPU calls.
+ */
+
+/** Invocations per workgroup, and so items per block. */
+export const BLOCK_LANES = 256;
+
+/** u32 words per block row: param, grad, state, count, tensor, partial. */
+export const BLOCK_WORDS = 6;
+
+/** One block-table row. Offsets count the launch's items (vec4s or scalars). */
+export interface Block {
+  param: number;
+  grad: number;
+  state: number;
+  count: number;
+  tensor: number;
+  /** Slot of this block's partial sum in the norm scratch (the tensor's blocks are consecutive). */
+  partial: number;
+}
+
+/** A tensor as the planner sees it. */
+export interface PlanTensor {
+  extents: Extent[];
+  /** The buffers are engine-owned and padded to a multiple of 4, so a trailing vec4 may run past the length. */
+  padded: boolean;
+  /** Kernel variant key (tensors of one key share a pipeline). */
+  variant: string;
+}
+
+/** Buffers bound together: parameters, gradients, and the optimizer state laid out alongside. */
+export interface Segment {
+  param: GPUBuffer;
+  grad: GPUBuffer;
+  /** Elements per state buffer of this segment (a multiple of 4). */
+  stateElements: number;
+}
+
+/** One dispatch: a segment, a kernel variant and a vector width, over blocks [blockBase, blockBase + blockCount). */
+export interface Launch {
+  segment: number;
+  variant: string;
+  vec: 1 | 4;
+  blockBase: number;
+  blockCount: number;
+}
+
+export interface Plan {
+  segments: Segment[];
+  launches: Launch[];
+  blocks: Block[];
+  /** First partial-sum slot of each tensor, plus the total at the end (length tensors + 1). */
+  partialBase: number[];
+  /** For each tensor and extent, where its state starts: [segment, element offset]. */
+  stateOffsets: Array<Array<[number, number]>>;
+}
+
+interface Piece {
+  tensor: number;
+  segment: number;
+  extent: Extent;
+  state: number;
+  padded: boolean;
+}
+
+/** Assigns each extent to a segment: packed extents share their page's segment, others get one each. */
+function segmentPieces(tensors: PlanTensor[]): { segments: Segment[]; pieces: Piece[] } {
+  const segments: Segment[] = [];
+  const pieces: Piece[] = [];
+  const byPage = new Map<object, number>();
+  tensors.forEach((t, tensor) => {
+    for (const extent of t.extents) {
+      const page = extent.page;
+      let segment = page ? byPage.get(page) : undefined;
+      if (segment === undefined) {
+        segment = segments.length;
+        segments.push({
+          param: extent.param,
+          grad: extent.grad,
+          stateElements: page ? page.elements : padToVec4(extent.length),
+        });
+        if (page) byPage.set(page, segment);
+      }
+      pieces.push({ tensor, segment, extent, state: page ? extent.paramOffset : 0, padded: t.padded });
+    }
+  });
+  return { segments, pieces };
+}
+
+/** Blocks of one piece: vec4 blocks where alignment allows, scalar blocks for the rest. */
+function pieceBlocks(p: Piece, tensor: number): { vec4: Omit<Block, 'partial'>[]; scalar: Omit<Block, 'partial'>[] } {
+  const e = p.extent;
+  const aligned = e.paramOffset % 4 === 0 && e.gradOffset % 4 === 0 && p.state % 4 === 0;
+  const vecs = !aligned ? 0 : p.padded ? Math.ceil(e.length / 4) : Math.floor(e.length / 4);
+  const vec4: Omit<Block, 'partial'>[] = [];
+  const scalar: Omit<Block, 'partial'>[] = [];
+  for (let i = 0; i < vecs; i += BLOCK_LANES) {
+    vec4.push({
+      param: e.paramOffset / 4 + i,
+      grad: e.gradOffset / 4 + i,
+      state: p.state / 4 + i,
+      count: Math.min(BLOCK_LANES, vecs - i),
+      tensor,
+    });
+  }
+  for (let i = vecs * 4; i < e.length; i += BLOCK_LANES) {
+    scalar.push({
+      param: e.paramOffset + i,
+      grad: e.gradOffset + i,
+      state: p.state + i,
+      count: Math.min(BLOCK_LANES, e.length - i),
+      tensor,
+    });
+  }
+  return { vec4, scalar };
+}
+
+/**
+ * Plans one step over `tensors`: launches ordered by variant, segment and width, and at most
+ * `maxBlocksPerLaunch` blocks each (the 2-D grid limit).
+ */
+export function planStep(tensors: PlanTensor[], maxBlocksPerLaunch: number): Plan {
+  const { segments, pieces } = segmentPieces(tensors);
+  const groups = new Map<string, Array<Omit<Block, 'partial'>>>();
+  const stateOffsets: Plan['stateOffsets'] = tensors.map(() => []);
+  for (const p of pieces) {
+    stateOffsets[p.tensor]!.push([p.segment, p.state]);
+    const { vec4, scalar } = pieceBlocks(p, p.tensor);
+    const variant = tensors[p.tensor]!.variant;
+    for (const [vec, list] of [[4, vec4], [1, scalar]] as const) {
+      if (list.length === 0) continue;
+      const key = JSON.stringify([variant, p.segment, vec]);
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(...list);
+    }
+  }
+  // Partial-sum slots: consecutive per tensor, in block order within the tensor.
+  const perTensor = tensors.map(() => 0);
+  for (const list of groups.values()) for (const b of list) perTensor[b.tensor]!++;
+  const partialBase = [0];
+  for (const n of perTensor) partialBase.push(partialBase[partialBase.length - 1]! + n);
+  const next = partialBase.slice(0, -1);
+
+  const blocks: Block[] = [];
+  const launches: Launch[] = [];
+  const keys = [...groups.keys()].sort();
+  for (const key of keys) {
+    const [variant, segment, vec] = JSON.parse(key) as [string, number, 1 | 4];
+    const list = groups.get(key)!;
+    for (let s = 0; s < list.length; s += maxBlocksPerLaunch) {
+      const part = list.slice(s, s + maxBlocksPerLaunch);
+      launches.push({ segment, variant, vec, blockBase: blocks.length, blockCount: part.length });
+      for (const b of part) blocks.push({ ...b, partial: next[b.tensor]!++ });
+    }
+  }
+  return { segments, launches, blocks, partialBase, stateOffsets };
+}
+
+/** Packs the block table into u32 words (BLOCK_WORDS per block). */
+export function packBlocks(blocks: Block[], out: Uint32Array, offset = 0): void {
+  blocks.forEach((b, i) => {
+    const o = offset + i * BLOCK_WORDS;
+    out[o] = b.param;
+    out[o + 1] = b.grad;
+    out[o + 2] = b.state;
+    out[o + 3] = b.count;
+    out[o + 4] = b.tensor;
+    out[o + 5] = b.partial;
+  });
+}

@@ -1,0 +1,83 @@
+import { checkNonNegative, checkPositiveInt, fail, LRScheduler } from './scheduler';
+import type { LRSchedulerOptions, Schedulable } from './scheduler';
+
+export interface CosineAnnealingWarmRestartsOptions extends LRSchedulerOptions {
+  /** Length of the first period, in epochs (required). */
+  t0: number;
+  /** Growth factor of the period after each restart, an integer >= 1 [1]. */
+  tMult?: number;
+  /** Minimum lr [0]. */
+  etaMin?: number;
+}
+
+/**
+ * SGDR, cosine annealing with warm restarts (Loshchilov & Hutter 2017):
+ * `lr = etaMin + (b - etaMin) * (1 + cos(pi * tCur / tI)) / 2`, where `tCur` counts epochs
+ * since the last restart and the period `tI` starts at `t0` and is multiplied by `tMult` at
+ * each restart. `step(epoch)` accepts a fractional epoch (`epoch + i / itersPerEpoch`), as
+ * PyTorch. PyTorch: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts; one difference: the
+ * period containing `epoch` is found exactly, where PyTorch's `int(log(...))` can round down
+ * at an exact restart epoch.
+ */
+export class CosineAnnealingWarmRestarts extends LRScheduler {
+  readonly t0: number;
+  readonly tMult: number;
+  readonly etaMin: number;
+  /** Current period. */
+  tI: number;
+  /** Epochs since the last restart (fractional after a fractional `step(epoch)`). */
+  tCur: number;
+
+  constructor(optimizer: Schedulable, options: CosineAnnealingWarmRestartsOptions) {
+    super(optimizer, 'CosineAnnealingWarmRestarts', options.lastEpoch);
+    const name = 'CosineAnnealingWarmRestarts';
+    this.t0 = checkPositiveInt(name, 't0', options.t0);
+    const tMult = options.tMult ?? 1;
+    if (!Number.isInteger(tMult) || tMult < 1) fail(name, 'tMult', 'an integer >= 1', tMult);
+    this.tMult = tMult;
+    this.etaMin = checkNonNegative(name, 'etaMin', options.etaMin ?? 0);
+    this.tI = this.t0;
+    this.tCur = this.lastEpoch;
+    this.initialStep();
+  }
+
+  override step(epoch?: number): void {
+    if (epoch === undefined && this.lastEpoch < 0) epoch = 0;
+    if (epoch === undefined) {
+      epoch = this.lastEpoch + 1;
+      this.tCur += 1;
+      if (this.tCur >= this.tI) {
+        this.tCur %= this.tI;
+        this.tI *= this.tMult;
+      }
+    } else {
+      checkNonNegative('CosineAnnealingWarmRestarts', 'epoch', epoch);
+      [this.tCur, this.tI] = this.position(epoch);
+    }
+    this.lastEpoch = Math.floor(epoch);
+    this.stepCount++;
+    this.write((_, i) => this.lr(i, this.tCur, this.tI));
+  }
+
+  /** [tCur, tI] at `epoch`. */
+  private position(epoch: number): [number, number] {
+    const [t0, m] = [this.t0, this.tMult];
+    if (epoch < t0) return [epoch, t0];
+    if (m === 1) return [epoch % t0, t0];
+    // Restart n happens at t0 * (m^n - 1) / (m - 1); start from the log, then correct it.
+    const start = (k: number) => (t0 * (m ** k - 1)) / (m - 1);
+    let n = Math.floor(Math.log((epoch / t0) * (m - 1) + 1) / Math.log(m));
+    while (start(n + 1) <= epoch) n++;
+    while (n > 0 && start(n) > epoch) n--;
+    return [epoch - start(n), t0 * m ** n];
+  }
+
+  private lr(i: number, tCur: number, tI: number): number {
+    const etaMin = this.etaMin;
+    return etaMin + ((this.baseLrs[i] - etaMin) * (1 + Math.cos((Math.PI * tCur) / tI))) / 2;
+  }
+
+  protected closedFormLr(i: number, e: number): number {
+    return this.lr(i, ...this.position(e));
+  }
+}

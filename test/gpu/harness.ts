@@ -1,0 +1,147 @@
+/**
+ * In-page side of the GPU tests: runs a case (optimizer x options x tensor sizes x steps) on the
+ * engine and on the float64 reference side by side, and returns the mismatches. Loaded by
+ * test/gpu/page.html; Node-side tests call `window.harness.*` through puppeteer.
+ */
+import { createEngine, type Engine, type PlanningLimits } from '../../src/engine.ts';
+import type { Parameter } from '../../src/parameter.ts';
+import { optimizers, optimizerSpecs, type OptimizerName } from '../../src/optimizers/registry.ts';
+import type { ReferenceState } from '../../src/reference/types.ts';
+import { compareStep, randomFloats, type Mismatch } from './compare.ts';
+
+export interface OptimizerCase {
+  optimizer: OptimizerName;
+  /** Constructor options (defaults for every group). */
+  options: Record<string, unknown>;
+  /** Tensors of each group, with the group's own options. */
+  groups: Array<{ sizes: number[]; options?: Record<string, unknown> }>;
+  steps: number;
+  seed: number;
+  /** Lowered engine planning limits (forces 2-D grids, split launches, paged tensors). */
+  limits?: Partial<PlanningLimits>;
+  /** Wrap caller-owned buffers (zero-copy) with these element offsets instead of engine.parameter(values). */
+  wrap?: { offset: number; gradOffset: number };
+  /** Compare every k steps (and at the last one); 1 = every step. */
+  checkEvery?: number;
+  /** Scale of the random gradients. */
+  gradScale?: number;
+}
+
+export interface CaseResult {
+  mismatches: Mismatch[];
+  adapter: string;
+  pipelines: number;
+}
+
+const engines = new Map<string, Promise<Engine>>();
+const featureLevel = new URLSearchParams(location.search).get('featureLevel') as 'compatibility' | null;
+
+/** One engine per set of limits, shared across cases like a real page would. */
+export function engineFor(limits: Partial<PlanningLimits> = {}): Promise<Engine> {
+  const key = JSON.stringify(limits);
+  let e = engines.get(key);
+  if (!e) engines.set(key, (e = createEngine({ limits, ...(featureLevel ? { featureLevel } : {}) })));
+  return e;
+}
+
+function makeParameter(engine: Engine, values: Float32Array, c: OptimizerCase, owned: GPUBuffer[]): Parameter {
+  if (!c.wrap) return engine.parameter(values);
+  const n = values.length;
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const param = engine.device.createBuffer({ label: 'caller-param', size: (c.wrap.offset + n + 3) * 4, usage });
+  const grad = engine.device.createBuffer({ label: 'caller-grad', size: (c.wrap.gradOffset + n + 3) * 4, usage });
+  owned.push(param, grad);
+  // Sentinels around the region: the engine must not touch them.
+  engine.queue.writeBuffer(param, 0, new Float32Array(c.wrap.offset + n + 3).fill(7));
+  const p = engine.parameter(param, { offset: c.wrap.offset * 4, length: n, grad, gradOffset: c.wrap.gradOffset * 4 });
+  p.write(values);
+  return p;
+}
+
+/** Runs one case and returns every step's mismatches (empty when all within the bound). */
+export async function runOptimizerCase(c: OptimizerCase): Promise<CaseResult> {
+  const engine = await engineFor(c.limits);
+  const spec = optimizerSpecs[c.optimizer];
+  const reference = spec.reference as unknown as {
+    init(n: number, o: unknown): ReferenceState;
+    step(p: Float64Array, g: Float64Array, s: ReferenceState, o: unknown): void;
+  };
+  const owned: GPUBuffer[] = [];
+  const tensors: Array<{ param: Parameter; ref: Float64Array; state: ReferenceState; options: unknown }> = [];
+  let seed = c.seed;
+  const groups = c.groups.map((g) => {
+    const options = { ...spec.defaults, ...c.options, ...g.options };
+    const params = g.sizes.map((n) => {
+      const values = randomFloats(n, seed++);
+      const param = makeParameter(engine, values, c, owned);
+      tensors.push({ param, ref: Float64Array.from(values), state: reference.init(n, options), options });
+      return param;
+    });
+    return { params, ...g.options };
+  });
+  const Optimizer = optimizers[c.optimizer] as unknown as new (p: unknown, o: unknown) => {
+    step(): void;
+    stateDict(): Promise<{ state: Record<number, Record<string, number | Float32Array>> }>;
+    dispose(): void;
+  };
+  const opt = new Optimizer(groups, c.options);
+  const mismatches: Mismatch[] = [];
+  try {
+    for (let t = 1; t <= c.steps && mismatches.length === 0; t++) {
+      tensors.forEach((x, k) => {
+        const g = randomFloats(x.ref.length, 1_000_003 * t + 7919 * k + c.seed, c.gradScale ?? 1);
+        x.param.grad.write(g);
+        reference.step(x.ref, Float64Array.from(g), x.state, x.options);
+      });
+      opt.step();
+      if (t % (c.checkEvery ?? 1) !== 0 && t !== c.steps) continue;
+      const sd = await opt.stateDict();
+      for (const [k, x] of tensors.entries()) {
+        const got = await x.param.read();
+        const m = compareStep(`param${k}`, t, got, x.ref);
+        if (m) mismatches.push(m);
+        const gpuState = sd.state[k]!;
+        const names = (o: object) => Object.keys(o).filter((s) => s !== 'step').sort().join(',');
+        if (names(gpuState) !== names(x.state) || gpuState.step !== x.state.step) {
+          mismatches.push({
+            quantity: `state${k} names`, step: t, index: -1, got: Number(gpuState.step), expected: x.state.step,
+            error: Infinity, bound: 0, neighbours: `GPU has {${names(gpuState)}}, reference has {${names(x.state)}}`,
+          });
+          continue;
+        }
+        for (const [name, value] of Object.entries(x.state)) {
+          if (name === 'step') continue;
+          const gv = gpuState[name]!;
+          const m2 = typeof value === 'number'
+            ? compareStep(`${name}${k}`, t, [gv as number], [value])
+            : compareStep(`${name}${k}`, t, gv as Float32Array, value);
+          if (m2) mismatches.push(m2);
+        }
+      }
+    }
+    await engine.sync();
+    if (c.wrap) {
+      // The sentinels around each wrapped region are intact.
+      for (const [k, x] of tensors.entries()) {
+        const whole = await engine.readRuns([{ buffer: x.param.extents[0]!.param, offset: 0, length: c.wrap.offset + x.ref.length + 3, start: 0 }], c.wrap.offset + x.ref.length + 3);
+        const outside = [...whole.subarray(0, c.wrap.offset), ...whole.subarray(c.wrap.offset + x.ref.length)];
+        if (outside.some((v) => v !== 7)) {
+          mismatches.push({ quantity: `sentinel${k}`, step: c.steps, index: -1, got: NaN, expected: 7, error: Infinity, bound: 0, neighbours: outside.join(',') });
+        }
+      }
+    }
+  } finally {
+    opt.dispose();
+    for (const x of tensors) x.param.dispose();
+    for (const b of owned) b.destroy();
+  }
+  return { mismatches, adapter: engine.adapterDescription, pipelines: engine.pipelines.size };
+}
+
+declare global {
+  interface Window {
+    harness: typeof harness;
+  }
+}
+const harness = { runOptimizerCase, engineFor };
+window.harness = harness;
