@@ -9,7 +9,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   server: { host: '127.0.0.1' },
   build: {
-    lib: { entry: resolve(import.meta.dirname, 'src/index.ts'), formats: ['es'], fileName: () => 'webgpu-optim.js' },
+    lib: {
+      entry: resolve(import.meta.dirname, 'src/index.ts'),
+      formats: ['es'],
+      fileName: () => 'webgpu-optim.js',
+    },
     target: 'es2022',
     sourcemap: true,
   },

@@ -44,7 +44,10 @@ fn hyper(tensor: u32) -> Hyper {
 export function elementwiseKernel(k: ElementwiseKernel): string {
   const T = k.vec === 4 ? 'vec4<f32>' : 'f32';
   const stateBindings = k.states
-    .map((s, i) => `@group(0) @binding(${FIRST_STATE_BINDING + i}) var<storage, read_write> ${s}Buf: array<T>;`)
+    .map(
+      (s, i) =>
+        `@group(0) @binding(${FIRST_STATE_BINDING + i}) var<storage, read_write> ${s}Buf: array<T>;`,
+    )
     .join('\n');
   const loads = k.states.map((s) => `  var ${s} = ${s}Buf[si];`).join('\n');
   const stores = k.states.map((s) => `  ${s}Buf[si] = ${s};`).join('\n');

@@ -15,10 +15,16 @@ export function packParameters(engine: Engine, params: Parameter[], label: strin
   const capacity = engine.pageElements;
 
   // Lay out: [parameter, extent start, length, page index, offset in page].
-  const placements: Array<{ p: Parameter; start: number; length: number; page: number; offset: number }> = [];
+  const placements: Array<{
+    p: Parameter;
+    start: number;
+    length: number;
+    page: number;
+    offset: number;
+  }> = [];
   const pageSizes: number[] = [0];
   for (const p of movable) {
-    for (let start = 0; start < p.length; ) {
+    for (let start = 0; start < p.length;) {
       let used = pageSizes[pageSizes.length - 1]!;
       if (used === capacity) {
         pageSizes.push(0);
@@ -48,13 +54,33 @@ export function packParameters(engine: Engine, params: Parameter[], label: strin
       const to = Math.min(start + length, old.start + old.length);
       if (from >= to) continue;
       const dst = offset + (from - start);
-      encoder.copyBufferToBuffer(old.param, (old.paramOffset + from - old.start) * 4, page.param, dst * 4, (to - from) * 4);
-      encoder.copyBufferToBuffer(old.grad, (old.gradOffset + from - old.start) * 4, page.grad, dst * 4, (to - from) * 4);
+      encoder.copyBufferToBuffer(
+        old.param,
+        (old.paramOffset + from - old.start) * 4,
+        page.param,
+        dst * 4,
+        (to - from) * 4,
+      );
+      encoder.copyBufferToBuffer(
+        old.grad,
+        (old.gradOffset + from - old.start) * 4,
+        page.grad,
+        dst * 4,
+        (to - from) * 4,
+      );
     }
     let list = newExtents.get(p);
     if (!list) newExtents.set(p, (list = []));
     if (list.length === 0 || list[list.length - 1]!.page !== page) page.live++;
-    list.push({ start, length, param: page.param, paramOffset: offset, grad: page.grad, gradOffset: offset, page });
+    list.push({
+      start,
+      length,
+      param: page.param,
+      paramOffset: offset,
+      grad: page.grad,
+      gradOffset: offset,
+      page,
+    });
   }
   engine.queue.submit([encoder.finish()]);
   for (const [p, extents] of newExtents) {

@@ -58,13 +58,17 @@ export class Engine {
     limits: Partial<PlanningLimits> = {},
   ) {
     this.queue = device.queue;
-    const lower = (name: keyof PlanningLimits) => Math.min(device.limits[name], limits[name] ?? Infinity);
+    const lower = (name: keyof PlanningLimits) =>
+      Math.min(device.limits[name], limits[name] ?? Infinity);
     this.limits = {
       maxStorageBufferBindingSize: lower('maxStorageBufferBindingSize'),
       maxBufferSize: lower('maxBufferSize'),
       maxComputeWorkgroupsPerDimension: lower('maxComputeWorkgroupsPerDimension'),
     };
-    this.pageElements = pageElements(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    this.pageElements = pageElements(
+      this.limits.maxStorageBufferBindingSize,
+      this.limits.maxBufferSize,
+    );
     this.pipelines = new PipelineCache(device, (label, message) => this.report(label, message));
     device.addEventListener('uncapturederror', (event) => {
       this.report('uncaptured', (event as GPUUncapturedErrorEvent).error.message);
@@ -115,7 +119,11 @@ export class Engine {
   }
 
   createBuffer(label: string, size: number, usage: GPUBufferUsageFlags = STORAGE()): GPUBuffer {
-    return this.device.createBuffer({ label, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
+    return this.device.createBuffer({
+      label,
+      size: Math.max(16, Math.ceil(size / 16) * 16),
+      usage,
+    });
   }
 
   /**
@@ -160,9 +168,14 @@ export class Engine {
   private wrap(buffer: GPUBuffer, o: WrapOptions, label: string): Parameter {
     const offset = o.offset ?? 0;
     const gradOffset = o.gradOffset ?? 0;
-    for (const [name, value] of [['offset', offset], ['gradOffset', gradOffset]] as const) {
+    for (const [name, value] of [
+      ['offset', offset],
+      ['gradOffset', gradOffset],
+    ] as const) {
       if (!Number.isInteger(value) || value < 0 || value % 4 !== 0) {
-        throw new RangeError(`engine.parameter: ${name} must be a non-negative multiple of 4 bytes, got ${value}`);
+        throw new RangeError(
+          `engine.parameter: ${name} must be a non-negative multiple of 4 bytes, got ${value}`,
+        );
       }
     }
     const length = o.length ?? Math.floor((buffer.size - offset) / 4);
@@ -259,7 +272,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   if (options.powerPreference) adapterOptions.powerPreference = options.powerPreference;
   const adapter = await gpu.requestAdapter(adapterOptions);
   if (!adapter) {
-    throw new WebGPUUnavailableError('WebGPU is enabled but no GPU adapter was found (navigator.gpu.requestAdapter() returned null)');
+    throw new WebGPUUnavailableError(
+      'WebGPU is enabled but no GPU adapter was found (navigator.gpu.requestAdapter() returned null)',
+    );
   }
   const wanted = [
     'maxStorageBufferBindingSize',
@@ -275,13 +290,18 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const requiredFeatures = (['timestamp-query'] as const).filter((f) => adapter.features.has(f));
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ label: 'webgpu-optim', requiredLimits, requiredFeatures });
+    device = await adapter.requestDevice({
+      label: 'webgpu-optim',
+      requiredLimits,
+      requiredFeatures,
+    });
   } catch (e) {
     throw new WebGPUUnavailableError(`requestDevice failed: ${(e as Error).message}`);
   }
   const info = adapter.info;
   const description =
-    [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
+    [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
+    'unknown adapter';
   const engine = new Engine(device, description, true, options.limits);
   void device.lost.then((lost) => {
     if (lost.reason !== 'destroyed') engine.report('device', `device lost: ${lost.message}`);

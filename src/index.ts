@@ -12,4 +12,4 @@ export * as reference from './reference/index.ts';
 export type * from './reference/index.ts';
 
 import { optimizers } from './optimizers/registry.ts';
-export const { SGD, Adam, AdamW } = optimizers;
+export const { SGD, Adam, AdamW, Adagrad, Adadelta, RMSprop } = optimizers;

@@ -28,7 +28,11 @@ export class Launcher {
   readonly table: GPUBuffer;
   private readonly uniforms: GPUBuffer;
   private readonly rowByteOffset: number;
-  private readonly dispatches: Array<{ pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; grid: [number, number] }>;
+  private readonly dispatches: Array<{
+    pipeline: GPUComputePipeline;
+    bindGroup: GPUBindGroup;
+    grid: [number, number];
+  }>;
 
   constructor(
     private readonly engine: Engine,
@@ -60,7 +64,12 @@ export class Launcher {
         `${k.label}/${width}`,
         elementwiseKernel({ ...k, label: k.label, vec: launch.vec }),
       );
-      slot.set([launch.blockBase, launch.blockCount, blockWords, plan.partialBase[plan.partialBase.length - 1]!]);
+      slot.set([
+        launch.blockBase,
+        launch.blockCount,
+        blockWords,
+        plan.partialBase[plan.partialBase.length - 1]!,
+      ]);
       engine.queue.writeBuffer(this.uniforms, i * UNIFORM_SLOT, slot);
       const segment = plan.segments[launch.segment]!;
       const entries: GPUBindGroupEntry[] = [

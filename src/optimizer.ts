@@ -55,15 +55,23 @@ export class Optimizer<O extends object> {
       params.length > 0 && !('params' in (params[0] as object))
         ? [{ params: params as Parameter[] } as ParamGroupInput<O>]
         : (params as ParamGroupInput<O>[]);
-    if (inputs.length === 0 || inputs.some((g) => !Array.isArray(g.params) || g.params.length === 0)) {
-      throw new RangeError(`${name}: expected a non-empty list of parameters or of param groups with non-empty params`);
+    if (
+      inputs.length === 0 ||
+      inputs.some((g) => !Array.isArray(g.params) || g.params.length === 0)
+    ) {
+      throw new RangeError(
+        `${name}: expected a non-empty list of parameters or of param groups with non-empty params`,
+      );
     }
-    this.paramGroups = inputs.map((g) => ({ ...this.defaults, ...definedOnly(g), params: [...g.params] }) as ParamGroup<O>);
+    this.paramGroups = inputs.map(
+      (g) => ({ ...this.defaults, ...definedOnly(g), params: [...g.params] }) as ParamGroup<O>,
+    );
     const seen = new Set<Parameter>();
     for (const g of this.paramGroups) {
       spec.validate(g);
       for (const p of g.params) {
-        if (seen.has(p)) throw new RangeError(`${name}: ${p.label} appears in more than one param group`);
+        if (seen.has(p))
+          throw new RangeError(`${name}: ${p.label} appears in more than one param group`);
         seen.add(p);
         p.checkLive();
       }
@@ -71,14 +79,20 @@ export class Optimizer<O extends object> {
     this.engine = this.paramGroups[0]!.params[0]!.engine;
     this.label = name.toLowerCase();
     this.tensors = this.paramGroups.flatMap((g, group) =>
-      g.params.map((param) => ({ param, group, host: { step: 0, ...spec.hostState }, touched: new Set<string>() })),
+      g.params.map((param) => ({
+        param,
+        group,
+        host: { step: 0, ...spec.hostState },
+        touched: new Set<string>(),
+      })),
     );
     this.rows = new Float32Array(this.tensors.length * spec.fields.length);
     packParameters(this.engine, [...seen], this.label);
   }
 
   private checkLive(): void {
-    if (this.disposed) throw new DisposedError(`${this.spec.name}: the optimizer has been disposed`);
+    if (this.disposed)
+      throw new DisposedError(`${this.spec.name}: the optimizer has been disposed`);
     for (const t of this.tensors) t.param.checkLive();
   }
 
@@ -114,12 +128,19 @@ export class Optimizer<O extends object> {
       })),
       this.engine.limits.maxComputeWorkgroupsPerDimension ** 2,
     );
+    this.plan = plan;
     this.allocateStates(plan);
     this.launcher?.destroy();
     const kernels = new Map(variants.map((v) => [v.label, v]));
-    this.launcher = new Launcher(this.engine, this.label, plan, kernels, this.stateBuffers, this.rows.length);
+    this.launcher = new Launcher(
+      this.engine,
+      this.label,
+      plan,
+      kernels,
+      this.stateBuffers,
+      this.rows.length,
+    );
     this.variantKeys = keys;
-    this.plan = plan;
     return this.launcher;
   }
 
@@ -131,7 +152,9 @@ export class Optimizer<O extends object> {
         if (!this.stateBuffers.has(name)) {
           this.stateBuffers.set(
             name,
-            plan.segments.map((s, k) => this.engine.createBuffer(`${this.label}/${name}/segment${k}`, s.stateElements * 4)),
+            plan.segments.map((s, k) =>
+              this.engine.createBuffer(`${this.label}/${name}/segment${k}`, s.stateElements * 4),
+            ),
           );
         }
         if (!t.touched.has(name) && init !== 0) {
@@ -167,13 +190,15 @@ export class Optimizer<O extends object> {
     this.checkLive();
     this.engine.throwIfFailed();
     for (const g of this.paramGroups) this.spec.validate(g);
-    const launcher = this.prepare();
+    const launcher = this.engine.scoped(`${this.label}.prepare`, () => this.prepare());
     const fields = this.spec.fields;
     const F = fields.length;
     const stateNames = this.paramGroups.map((g) => Object.keys(this.spec.states(g)));
     this.tensors.forEach((t, i) => {
       const names = stateNames[t.group]!;
-      const fresh = names.every((s) => t.touched.has(s)) ? NONE : new Set(names.filter((s) => !t.touched.has(s)));
+      const fresh = names.every((s) => t.touched.has(s))
+        ? NONE
+        : new Set(names.filter((s) => !t.touched.has(s)));
       const values = this.spec.scalars(this.paramGroups[t.group]!, t.host, fresh);
       for (let f = 0; f < F; f++) this.rows[i * F + f] = values[fields[f]!]!;
       for (const s of fresh) t.touched.add(s);
@@ -192,7 +217,10 @@ export class Optimizer<O extends object> {
   zeroGrad(): void {
     this.checkLive();
     const encoder = this.engine.device.createCommandEncoder({ label: `${this.label}.zeroGrad` });
-    zeroRuns(encoder, this.tensors.flatMap((t) => t.param.gradRuns()));
+    zeroRuns(
+      encoder,
+      this.tensors.flatMap((t) => t.param.gradRuns()),
+    );
     this.engine.queue.submit([encoder.finish()]);
   }
 
@@ -203,7 +231,8 @@ export class Optimizer<O extends object> {
     await Promise.all(
       this.tensors.map(async (t, i) => {
         const entry: Record<string, number | Float32Array> = { ...t.host };
-        for (const name of t.touched) entry[name] = await this.engine.readRuns(this.stateRuns(i, name), t.param.length);
+        for (const name of t.touched)
+          entry[name] = await this.engine.readRuns(this.stateRuns(i, name), t.param.length);
         state[i] = entry;
       }),
     );
@@ -219,16 +248,25 @@ export class Optimizer<O extends object> {
   loadStateDict(sd: StateDict): void {
     this.checkLive();
     const name = this.spec.name;
-    if (!sd || typeof sd !== 'object' || !Array.isArray(sd.paramGroups) || typeof sd.state !== 'object') {
+    if (
+      !sd ||
+      typeof sd !== 'object' ||
+      !Array.isArray(sd.paramGroups) ||
+      typeof sd.state !== 'object'
+    ) {
       throw new TypeError(`${name}.loadStateDict: expected { state, paramGroups }`);
     }
     if (sd.paramGroups.length !== this.paramGroups.length) {
-      throw new RangeError(`${name}.loadStateDict: ${sd.paramGroups.length} param groups, expected ${this.paramGroups.length}`);
+      throw new RangeError(
+        `${name}.loadStateDict: ${sd.paramGroups.length} param groups, expected ${this.paramGroups.length}`,
+      );
     }
     const groups = sd.paramGroups.map((g, i) => {
       const { params, ...options } = g;
       if (!Array.isArray(params) || params.length !== this.paramGroups[i]!.params.length) {
-        throw new RangeError(`${name}.loadStateDict: group ${i} has ${params?.length} params, expected ${this.paramGroups[i]!.params.length}`);
+        throw new RangeError(
+          `${name}.loadStateDict: group ${i} has ${params?.length} params, expected ${this.paramGroups[i]!.params.length}`,
+        );
       }
       const resolved = { ...this.defaults, ...options } as O;
       this.spec.validate(resolved);
@@ -237,17 +275,37 @@ export class Optimizer<O extends object> {
     for (const [key, entry] of Object.entries(sd.state)) {
       const i = Number(key);
       const t = this.tensors[i];
-      if (!t) throw new RangeError(`${name}.loadStateDict: state for parameter ${key}, which does not exist`);
-      const allowed = new Set(['step', ...Object.keys(this.spec.hostState ?? {}), ...Object.keys(this.spec.states(groups[t.group]!))]);
+      if (!t)
+        throw new RangeError(
+          `${name}.loadStateDict: state for parameter ${key}, which does not exist`,
+        );
+      const allowed = new Set([
+        'step',
+        ...Object.keys(this.spec.hostState ?? {}),
+        ...Object.keys(this.spec.states(groups[t.group]!)),
+      ]);
       for (const [field, value] of Object.entries(entry)) {
-        if (!allowed.has(field)) throw new RangeError(`${name}.loadStateDict: parameter ${i} has state '${field}', which ${name} does not use`);
-        if (value instanceof Float32Array ? value.length !== t.param.length : typeof value !== 'number') {
-          throw new RangeError(`${name}.loadStateDict: state '${field}' of parameter ${i} must be ${value instanceof Float32Array ? `a Float32Array of length ${t.param.length}` : 'a number'}`);
+        if (!allowed.has(field))
+          throw new RangeError(
+            `${name}.loadStateDict: parameter ${i} has state '${field}', which ${name} does not use`,
+          );
+        if (
+          value instanceof Float32Array
+            ? value.length !== t.param.length
+            : typeof value !== 'number'
+        ) {
+          throw new RangeError(
+            `${name}.loadStateDict: state '${field}' of parameter ${i} must be ${value instanceof Float32Array ? `a Float32Array of length ${t.param.length}` : 'a number'}`,
+          );
         }
       }
     }
     // Valid: apply.
-    groups.forEach((o, i) => Object.assign(this.paramGroups[i]!, structuredClone(o), { params: this.paramGroups[i]!.params }));
+    groups.forEach((o, i) =>
+      Object.assign(this.paramGroups[i]!, structuredClone(o), {
+        params: this.paramGroups[i]!.params,
+      }),
+    );
     this.prepare();
     this.tensors.forEach((t, i) => {
       const entry = sd.state[i] ?? {};
@@ -255,11 +313,13 @@ export class Optimizer<O extends object> {
       t.touched.clear();
       for (const [field, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!))) {
         const value = entry[field];
-        const data = value instanceof Float32Array ? value : new Float32Array(t.param.length).fill(init);
+        const data =
+          value instanceof Float32Array ? value : new Float32Array(t.param.length).fill(init);
         this.engine.writeRuns(this.stateRuns(i, field), data, `${this.label}/${field}`);
         if (value instanceof Float32Array) t.touched.add(field);
       }
-      for (const [field, value] of Object.entries(entry)) if (typeof value === 'number') t.host[field] = value;
+      for (const [field, value] of Object.entries(entry))
+        if (typeof value === 'number') t.host[field] = value;
     });
   }
 

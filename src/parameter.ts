@@ -100,11 +100,21 @@ export class Parameter {
   }
 
   paramRuns(): Run[] {
-    return this.extents.map((e) => ({ buffer: e.param, offset: e.paramOffset, length: e.length, start: e.start }));
+    return this.extents.map((e) => ({
+      buffer: e.param,
+      offset: e.paramOffset,
+      length: e.length,
+      start: e.start,
+    }));
   }
 
   gradRuns(): Run[] {
-    return this.extents.map((e) => ({ buffer: e.grad, offset: e.gradOffset, length: e.length, start: e.start }));
+    return this.extents.map((e) => ({
+      buffer: e.grad,
+      offset: e.gradOffset,
+      length: e.length,
+      start: e.start,
+    }));
   }
 
   /** Uploads new values (a Float32Array of the parameter's length; RangeError otherwise, with nothing written). */

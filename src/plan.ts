@@ -87,14 +87,23 @@ function segmentPieces(tensors: PlanTensor[]): { segments: Segment[]; pieces: Pi
         });
         if (page) byPage.set(page, segment);
       }
-      pieces.push({ tensor, segment, extent, state: page ? extent.paramOffset : 0, padded: t.padded });
+      pieces.push({
+        tensor,
+        segment,
+        extent,
+        state: page ? extent.paramOffset : 0,
+        padded: t.padded,
+      });
     }
   });
   return { segments, pieces };
 }
 
 /** Blocks of one piece: vec4 blocks where alignment allows, scalar blocks for the rest. */
-function pieceBlocks(p: Piece, tensor: number): { vec4: Omit<Block, 'partial'>[]; scalar: Omit<Block, 'partial'>[] } {
+function pieceBlocks(
+  p: Piece,
+  tensor: number,
+): { vec4: Omit<Block, 'partial'>[]; scalar: Omit<Block, 'partial'>[] } {
   const e = p.extent;
   const aligned = e.paramOffset % 4 === 0 && e.gradOffset % 4 === 0 && p.state % 4 === 0;
   const vecs = !aligned ? 0 : p.padded ? Math.ceil(e.length / 4) : Math.floor(e.length / 4);
@@ -133,7 +142,10 @@ export function planStep(tensors: PlanTensor[], maxBlocksPerLaunch: number): Pla
     stateOffsets[p.tensor]!.push([p.segment, p.state]);
     const { vec4, scalar } = pieceBlocks(p, p.tensor);
     const variant = tensors[p.tensor]!.variant;
-    for (const [vec, list] of [[4, vec4], [1, scalar]] as const) {
+    for (const [vec, list] of [
+      [4, vec4],
+      [1, scalar],
+    ] as const) {
       if (list.length === 0) continue;
       const key = JSON.stringify([variant, p.segment, vec]);
       let g = groups.get(key);

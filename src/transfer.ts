@@ -10,14 +10,20 @@ export function writeRuns(queue: GPUQueue, runs: Run[], data: Float32Array, labe
     const got = data instanceof Float32Array ? `length ${data.length}` : String(data);
     throw new RangeError(`${label}: expected a Float32Array of length ${length}, got ${got}`);
   }
-  for (const r of runs) queue.writeBuffer(r.buffer, r.offset * 4, data as Float32Array<ArrayBuffer>, r.start, r.length);
+  for (const r of runs)
+    queue.writeBuffer(r.buffer, r.offset * 4, data as Float32Array<ArrayBuffer>, r.start, r.length);
 }
 
 /** Copies `runs` into one staging buffer, maps it, and returns the values. */
 export async function readRuns(engine: Engine, runs: Run[], length: number): Promise<Float32Array> {
-  const staging = engine.createBuffer('readback', length * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+  const staging = engine.createBuffer(
+    'readback',
+    length * 4,
+    GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  );
   const encoder = engine.device.createCommandEncoder({ label: 'readback' });
-  for (const r of runs) encoder.copyBufferToBuffer(r.buffer, r.offset * 4, staging, r.start * 4, r.length * 4);
+  for (const r of runs)
+    encoder.copyBufferToBuffer(r.buffer, r.offset * 4, staging, r.start * 4, r.length * 4);
   engine.queue.submit([encoder.finish()]);
   try {
     await staging.mapAsync(GPUMapMode.READ, 0, length * 4);

@@ -12,16 +12,38 @@ import type { HostState, OptimizerSpec } from './spec.ts';
  */
 export const adamSpec: OptimizerSpec<AdamOptions> = {
   name: 'Adam',
-  defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false },
+  defaults: {
+    lr: 1e-3,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+    weightDecay: 0,
+    amsgrad: false,
+    maximize: false,
+  },
   validate: (o) => validateAdam('Adam', o),
   variant: (o) => ({ amsgrad: o.amsgrad, decoupled: false }),
   states: adamStates,
-  fields: ['beta1', 'beta2', 'oneMinusBeta1', 'oneMinusBeta2', 'stepSize', 'biasCorrection2Sqrt', 'eps', 'weightDecay', 'decay'],
+  fields: [
+    'beta1',
+    'beta2',
+    'oneMinusBeta1',
+    'oneMinusBeta2',
+    'stepSize',
+    'biasCorrection2Sqrt',
+    'eps',
+    'weightDecay',
+    'decay',
+  ],
   scalars: adamScalars,
   body: adamBody,
   maximize: true,
   l2: true,
   reference: adamReference,
+  testOptions: [
+    { lr: 0.01 },
+    { lr: 0.01, amsgrad: true },
+    { lr: 0.01, betas: [0.5, 0.9], weightDecay: 0.1, maximize: true },
+  ],
 };
 
 /** Option checks shared by Adam and AdamW. */

@@ -20,4 +20,5 @@ export const adamwSpec: OptimizerSpec<AdamWOptions> = {
   maximize: true,
   l2: false,
   reference: adamwReference,
+  testOptions: [{ lr: 0.01 }, { lr: 0.01, amsgrad: true, weightDecay: 0.1, maximize: true }],
 };

@@ -1,7 +1,10 @@
 import { Optimizer, type ParamGroupInput } from '../optimizer.ts';
 import type { Parameter } from '../parameter.ts';
+import { adadeltaSpec } from './adadelta.ts';
+import { adagradSpec } from './adagrad.ts';
 import { adamSpec } from './adam.ts';
 import { adamwSpec } from './adamw.ts';
+import { rmspropSpec } from './rmsprop.ts';
 import { sgdSpec } from './sgd.ts';
 import type { OptimizerSpec } from './spec.ts';
 
@@ -10,6 +13,9 @@ export const optimizerSpecs = {
   SGD: sgdSpec,
   Adam: adamSpec,
   AdamW: adamwSpec,
+  Adagrad: adagradSpec,
+  Adadelta: adadeltaSpec,
+  RMSprop: rmspropSpec,
 } as const;
 
 export type OptimizerName = keyof typeof optimizerSpecs;
@@ -34,5 +40,8 @@ export function optimizerClass<O extends object>(spec: OptimizerSpec<O>): Optimi
 
 /** The public optimizer classes, keyed like optimizerSpecs. */
 export const optimizers = Object.fromEntries(
-  Object.entries(optimizerSpecs).map(([name, spec]) => [name, optimizerClass(spec as OptimizerSpec<object>)]),
+  Object.entries(optimizerSpecs).map(([name, spec]) => [
+    name,
+    optimizerClass(spec as OptimizerSpec<object>),
+  ]),
 ) as { [K in OptimizerName]: OptimizerClass<OptionsOf<(typeof optimizerSpecs)[K]>> };

@@ -15,7 +15,14 @@ import type { OptimizerSpec } from './spec.ts';
  */
 export const sgdSpec: OptimizerSpec<SGDOptions> = {
   name: 'SGD',
-  defaults: { lr: 1e-3, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false },
+  defaults: {
+    lr: 1e-3,
+    momentum: 0,
+    dampening: 0,
+    nesterov: false,
+    weightDecay: 0,
+    maximize: false,
+  },
   validate(o) {
     check('SGD', o as never, {
       lr: nonNegative,
@@ -48,4 +55,10 @@ export const sgdSpec: OptimizerSpec<SGDOptions> = {
   maximize: true,
   l2: true,
   reference: sgdReference,
+  testOptions: [
+    { lr: 0.1 },
+    { lr: 0.05, momentum: 0.9, dampening: 0.1 },
+    { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 },
+    { lr: 0.1, momentum: 0.5, weightDecay: 0.1, maximize: true },
+  ],
 };

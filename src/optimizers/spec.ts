@@ -40,4 +40,11 @@ export interface OptimizerSpec<O extends object> {
   /** Applies L2 weight decay (`g += weightDecay * p`) before the body. */
   readonly l2: boolean;
   readonly reference: ReferenceOptimizer<O>;
+  /** Option sets the GPU suite checks against the reference (each crossed with every size). */
+  readonly testOptions: ReadonlyArray<Partial<O>>;
+  /**
+   * k in the suite's bound max|got-ref| <= k*t*2^-23*max|ref| (default 4); larger only where a
+   * step chains more roundings, with the reason next to the number.
+   */
+  readonly accuracyFactor?: number;
 }

@@ -5,7 +5,10 @@ import { inject } from 'vitest';
  * Opens a test page in the shared headless Chromium (started in test/setup/browser.ts) and waits
  * for its harness. Page errors and console errors are collected for the tests to assert on.
  */
-export async function openPage(path: string, ready = 'window.harness'): Promise<{ page: Page; errors: string[] }> {
+export async function openPage(
+  path: string,
+  ready = 'window.harness',
+): Promise<{ page: Page; errors: string[] }> {
   const browser = await puppeteer.connect({ browserWSEndpoint: inject('browserWSEndpoint') });
   const page = await browser.newPage();
   const errors: string[] = [];

@@ -28,7 +28,16 @@ export function compareStep(
   for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]!));
   const bound = factor * step * EPS32 * scale;
   if (got.length !== ref.length) {
-    return { quantity, step, index: -1, got: got.length, expected: ref.length, error: Infinity, bound, neighbours: 'length differs' };
+    return {
+      quantity,
+      step,
+      index: -1,
+      got: got.length,
+      expected: ref.length,
+      error: Infinity,
+      bound,
+      neighbours: 'length differs',
+    };
   }
   let worst = -1;
   let worstError = -1;
@@ -45,7 +54,16 @@ export function compareStep(
   for (let i = Math.max(0, worst - 2); i <= Math.min(ref.length - 1, worst + 2); i++) {
     around.push(`[${i}] ${fmt(got[i]!)} vs ${fmt(ref[i]!)}`);
   }
-  return { quantity, step, index: worst, got: got[worst]!, expected: ref[worst]!, error: worstError, bound, neighbours: around.join('; ') };
+  return {
+    quantity,
+    step,
+    index: worst,
+    got: got[worst]!,
+    expected: ref[worst]!,
+    error: worstError,
+    bound,
+    neighbours: around.join('; '),
+  };
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(9) : String(x));
@@ -53,10 +71,22 @@ const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(9) : String(x));
 /** A readable table of mismatches, as gpuweb/cts prints them. */
 export function mismatchTable(rows: Mismatch[]): string {
   const head = ['quantity', 'step', 'index', 'got', 'expected', '|error|', 'bound'];
-  const body = rows.map((r) => [r.quantity, String(r.step), String(r.index), fmt(r.got), fmt(r.expected), r.error.toExponential(3), r.bound.toExponential(3)]);
+  const body = rows.map((r) => [
+    r.quantity,
+    String(r.step),
+    String(r.index),
+    fmt(r.got),
+    fmt(r.expected),
+    r.error.toExponential(3),
+    r.bound.toExponential(3),
+  ]);
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
   const line = (cells: string[]) => cells.map((s, c) => s.padStart(widths[c]!)).join(' | ');
-  return [line(head), ...body.map(line), ...rows.map((r) => `  near ${r.quantity}@${r.step}: ${r.neighbours}`)].join('\n');
+  return [
+    line(head),
+    ...body.map(line),
+    ...rows.map((r) => `  near ${r.quantity}@${r.step}: ${r.neighbours}`),
+  ].join('\n');
 }
 
 /** Deterministic pseudo-random numbers (mulberry32) in [-1, 1). */

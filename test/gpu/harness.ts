@@ -34,26 +34,46 @@ export interface CaseResult {
 }
 
 const engines = new Map<string, Promise<Engine>>();
-const featureLevel = new URLSearchParams(location.search).get('featureLevel') as 'compatibility' | null;
+const featureLevel = new URLSearchParams(location.search).get('featureLevel') as
+  'compatibility' | null;
 
 /** One engine per set of limits, shared across cases like a real page would. */
 export function engineFor(limits: Partial<PlanningLimits> = {}): Promise<Engine> {
   const key = JSON.stringify(limits);
   let e = engines.get(key);
-  if (!e) engines.set(key, (e = createEngine({ limits, ...(featureLevel ? { featureLevel } : {}) })));
+  if (!e)
+    engines.set(key, (e = createEngine({ limits, ...(featureLevel ? { featureLevel } : {}) })));
   return e;
 }
 
-function makeParameter(engine: Engine, values: Float32Array, c: OptimizerCase, owned: GPUBuffer[]): Parameter {
+function makeParameter(
+  engine: Engine,
+  values: Float32Array,
+  c: OptimizerCase,
+  owned: GPUBuffer[],
+): Parameter {
   if (!c.wrap) return engine.parameter(values);
   const n = values.length;
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const param = engine.device.createBuffer({ label: 'caller-param', size: (c.wrap.offset + n + 3) * 4, usage });
-  const grad = engine.device.createBuffer({ label: 'caller-grad', size: (c.wrap.gradOffset + n + 3) * 4, usage });
+  const param = engine.device.createBuffer({
+    label: 'caller-param',
+    size: (c.wrap.offset + n + 3) * 4,
+    usage,
+  });
+  const grad = engine.device.createBuffer({
+    label: 'caller-grad',
+    size: (c.wrap.gradOffset + n + 3) * 4,
+    usage,
+  });
   owned.push(param, grad);
   // Sentinels around the region: the engine must not touch them.
   engine.queue.writeBuffer(param, 0, new Float32Array(c.wrap.offset + n + 3).fill(7));
-  const p = engine.parameter(param, { offset: c.wrap.offset * 4, length: n, grad, gradOffset: c.wrap.gradOffset * 4 });
+  const p = engine.parameter(param, {
+    offset: c.wrap.offset * 4,
+    length: n,
+    grad,
+    gradOffset: c.wrap.gradOffset * 4,
+  });
   p.write(values);
   return p;
 }
@@ -66,20 +86,34 @@ export async function runOptimizerCase(c: OptimizerCase): Promise<CaseResult> {
     init(n: number, o: unknown): ReferenceState;
     step(p: Float64Array, g: Float64Array, s: ReferenceState, o: unknown): void;
   };
+  const k = spec.accuracyFactor ?? 4;
   const owned: GPUBuffer[] = [];
-  const tensors: Array<{ param: Parameter; ref: Float64Array; state: ReferenceState; options: unknown }> = [];
+  const tensors: Array<{
+    param: Parameter;
+    ref: Float64Array;
+    state: ReferenceState;
+    options: unknown;
+  }> = [];
   let seed = c.seed;
   const groups = c.groups.map((g) => {
     const options = { ...spec.defaults, ...c.options, ...g.options };
     const params = g.sizes.map((n) => {
       const values = randomFloats(n, seed++);
       const param = makeParameter(engine, values, c, owned);
-      tensors.push({ param, ref: Float64Array.from(values), state: reference.init(n, options), options });
+      tensors.push({
+        param,
+        ref: Float64Array.from(values),
+        state: reference.init(n, options),
+        options,
+      });
       return param;
     });
     return { params, ...g.options };
   });
-  const Optimizer = optimizers[c.optimizer] as unknown as new (p: unknown, o: unknown) => {
+  const Optimizer = optimizers[c.optimizer] as unknown as new (
+    p: unknown,
+    o: unknown,
+  ) => {
     step(): void;
     stateDict(): Promise<{ state: Record<number, Record<string, number | Float32Array>> }>;
     dispose(): void;
@@ -96,25 +130,36 @@ export async function runOptimizerCase(c: OptimizerCase): Promise<CaseResult> {
       opt.step();
       if (t % (c.checkEvery ?? 1) !== 0 && t !== c.steps) continue;
       const sd = await opt.stateDict();
-      for (const [k, x] of tensors.entries()) {
+      for (const [i, x] of tensors.entries()) {
         const got = await x.param.read();
-        const m = compareStep(`param${k}`, t, got, x.ref);
+        const m = compareStep(`param${i}`, t, got, x.ref, k);
         if (m) mismatches.push(m);
-        const gpuState = sd.state[k]!;
-        const names = (o: object) => Object.keys(o).filter((s) => s !== 'step').sort().join(',');
+        const gpuState = sd.state[i]!;
+        const names = (o: object) =>
+          Object.keys(o)
+            .filter((s) => s !== 'step')
+            .sort()
+            .join(',');
         if (names(gpuState) !== names(x.state) || gpuState.step !== x.state.step) {
           mismatches.push({
-            quantity: `state${k} names`, step: t, index: -1, got: Number(gpuState.step), expected: x.state.step,
-            error: Infinity, bound: 0, neighbours: `GPU has {${names(gpuState)}}, reference has {${names(x.state)}}`,
+            quantity: `state${i} names`,
+            step: t,
+            index: -1,
+            got: Number(gpuState.step),
+            expected: x.state.step,
+            error: Infinity,
+            bound: 0,
+            neighbours: `GPU has {${names(gpuState)}}, reference has {${names(x.state)}}`,
           });
           continue;
         }
         for (const [name, value] of Object.entries(x.state)) {
           if (name === 'step') continue;
           const gv = gpuState[name]!;
-          const m2 = typeof value === 'number'
-            ? compareStep(`${name}${k}`, t, [gv as number], [value])
-            : compareStep(`${name}${k}`, t, gv as Float32Array, value);
+          const m2 =
+            typeof value === 'number'
+              ? compareStep(`${name}${i}`, t, [gv as number], [value], k)
+              : compareStep(`${name}${i}`, t, gv as Float32Array, value, k);
           if (m2) mismatches.push(m2);
         }
       }
@@ -122,11 +167,33 @@ export async function runOptimizerCase(c: OptimizerCase): Promise<CaseResult> {
     await engine.sync();
     if (c.wrap) {
       // The sentinels around each wrapped region are intact.
-      for (const [k, x] of tensors.entries()) {
-        const whole = await engine.readRuns([{ buffer: x.param.extents[0]!.param, offset: 0, length: c.wrap.offset + x.ref.length + 3, start: 0 }], c.wrap.offset + x.ref.length + 3);
-        const outside = [...whole.subarray(0, c.wrap.offset), ...whole.subarray(c.wrap.offset + x.ref.length)];
+      for (const [i, x] of tensors.entries()) {
+        const whole = await engine.readRuns(
+          [
+            {
+              buffer: x.param.extents[0]!.param,
+              offset: 0,
+              length: c.wrap.offset + x.ref.length + 3,
+              start: 0,
+            },
+          ],
+          c.wrap.offset + x.ref.length + 3,
+        );
+        const outside = [
+          ...whole.subarray(0, c.wrap.offset),
+          ...whole.subarray(c.wrap.offset + x.ref.length),
+        ];
         if (outside.some((v) => v !== 7)) {
-          mismatches.push({ quantity: `sentinel${k}`, step: c.steps, index: -1, got: NaN, expected: 7, error: Infinity, bound: 0, neighbours: outside.join(',') });
+          mismatches.push({
+            quantity: `sentinel${i}`,
+            step: c.steps,
+            index: -1,
+            got: NaN,
+            expected: 7,
+            error: Infinity,
+            bound: 0,
+            neighbours: outside.join(','),
+          });
         }
       }
     }

@@ -1,0 +1,97 @@
+import type { Page } from 'puppeteer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { optimizerSpecs, type OptimizerName } from '../../src/optimizers/registry.ts';
+import { openPage } from './browser.ts';
+import { mismatchTable } from './compare.ts';
+import type { OptimizerCase } from './harness.ts';
+
+/**
+ * Every optimizer x every option set in its spec's testOptions x every layout below, 20 steps,
+ * params and state compared with the float64 reference after each step within
+ * max|got-ref| <= 4*t*2^-23*max|ref|.
+ */
+const layouts: Array<{
+  name: string;
+  case: Partial<OptimizerCase> & Pick<OptimizerCase, 'groups'>;
+}> = [
+  {
+    name: 'sizes 1,3,4,255,256,257 in one dispatch',
+    case: { groups: [{ sizes: [1, 3, 4, 255, 256, 257] }] },
+  },
+  { name: 'size 1 alone', case: { groups: [{ sizes: [1] }] } },
+  { name: 'size 65537', case: { groups: [{ sizes: [65537] }] } },
+  {
+    // 16-block pages and at most 4 workgroups per grid dimension: 70001 elements span 5 pages,
+    // each page needs a 2-D grid (more workgroups than one dimension allows) and several launches.
+    name: 'size 70001 over lowered binding and grid limits',
+    case: {
+      groups: [{ sizes: [70001, 5] }],
+      limits: { maxStorageBufferBindingSize: 65536, maxComputeWorkgroupsPerDimension: 4 },
+    },
+  },
+  {
+    name: 'zero-copy, misaligned (scalar path)',
+    case: { groups: [{ sizes: [257] }], wrap: { offset: 1, gradOffset: 3 } },
+  },
+  {
+    name: 'zero-copy, vec4 body + scalar tail',
+    case: { groups: [{ sizes: [1030] }], wrap: { offset: 4, gradOffset: 8 } },
+  },
+];
+
+const STEPS = 20;
+
+function casesFor(name: OptimizerName) {
+  const spec = optimizerSpecs[name];
+  const cases: Array<{ title: string; c: OptimizerCase }> = [];
+  spec.testOptions.forEach((options, k) => {
+    for (const layout of layouts) {
+      cases.push({
+        title: `${JSON.stringify(options)} | ${layout.name}`,
+        c: {
+          optimizer: name,
+          options: options as Record<string, unknown>,
+          steps: STEPS,
+          seed: 17 * k + 1,
+          ...layout.case,
+        },
+      });
+    }
+  });
+  // Three tensors in two groups with their own lr and weight decay (param groups as in torch.optim).
+  const last = spec.testOptions[spec.testOptions.length - 1] as Record<string, unknown>;
+  const lr = typeof last.lr === 'number' ? last.lr : 0.01;
+  cases.push({
+    title: `${JSON.stringify(last)} | two param groups`,
+    c: {
+      optimizer: name,
+      options: last,
+      steps: STEPS,
+      seed: 99,
+      groups: [
+        { sizes: [300, 7], options: { lr: lr * 2 } },
+        { sizes: [1000], options: { lr: lr / 2, weightDecay: 0.05 } },
+      ],
+    },
+  });
+  return cases;
+}
+
+let page: Page;
+let errors: string[];
+beforeAll(async () => {
+  ({ page, errors } = await openPage('/test/gpu/page.html'));
+});
+afterAll(async () => {
+  expect(errors, 'page errors').toEqual([]);
+  await page?.close();
+});
+
+for (const name of Object.keys(optimizerSpecs) as OptimizerName[]) {
+  describe(name, () => {
+    it.each(casesFor(name))('$title', async ({ c }) => {
+      const r = await page.evaluate((c) => window.harness.runOptimizerCase(c), c);
+      expect(r.mismatches, `\n${mismatchTable(r.mismatches)}`).toEqual([]);
+    });
+  });
+}
