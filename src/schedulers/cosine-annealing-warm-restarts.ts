@@ -1,5 +1,5 @@
 import { checkNonNegative, checkPositiveInt, fail, LRScheduler } from './scheduler';
-import type { LRSchedulerOptions, Schedulable } from './scheduler';
+import type { LRSchedulerOptions, Schedulable, SchedulableGroup } from './scheduler';
 
 export interface CosineAnnealingWarmRestartsOptions extends LRSchedulerOptions {
   /** Length of the first period, in epochs (required). */
@@ -42,6 +42,7 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
   }
 
   override step(epoch?: number): void {
+    if (epoch !== undefined) checkNonNegative('CosineAnnealingWarmRestarts', 'epoch', epoch);
     if (epoch === undefined && this.lastEpoch < 0) epoch = 0;
     if (epoch === undefined) {
       epoch = this.lastEpoch + 1;
@@ -51,12 +52,11 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
         this.tI *= this.tMult;
       }
     } else {
-      checkNonNegative('CosineAnnealingWarmRestarts', 'epoch', epoch);
       [this.tCur, this.tI] = this.position(epoch);
     }
     this.lastEpoch = Math.floor(epoch);
     this.stepCount++;
-    this.write((_, i) => this.lr(i, this.tCur, this.tI));
+    this.write(false);
   }
 
   /** [tCur, tI] at `epoch`. */
@@ -70,6 +70,10 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
     while (start(n + 1) <= epoch) n++;
     while (n > 0 && start(n) > epoch) n--;
     return [epoch - start(n), t0 * m ** n];
+  }
+
+  protected override chainedLr(_group: SchedulableGroup, i: number): number {
+    return this.lr(i, this.tCur, this.tI);
   }
 
   private lr(i: number, tCur: number, tI: number): number {

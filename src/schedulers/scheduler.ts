@@ -182,15 +182,11 @@ export abstract class LRScheduler implements Scheduler {
    * the closed form, as PyTorch's (deprecated, except for warm restarts) `step(epoch)`.
    */
   step(epoch?: number): void {
+    if (epoch !== undefined) checkNonNegative(this.name, 'epoch', epoch);
     this.stepCount++;
-    if (epoch === undefined) {
-      this.lastEpoch++;
-      this.write((g, i) => this.chainedLr(g, i));
-    } else {
-      checkNonNegative(this.name, 'epoch', epoch);
-      this.lastEpoch = epoch;
-      this.write((_, i) => this.closedFormLr(i, epoch));
-    }
+    if (epoch === undefined) this.lastEpoch++;
+    else this.lastEpoch = epoch;
+    this.write(epoch !== undefined);
   }
 
   /** PyTorch's `_initial_step`; SequentialLR calls it on its first scheduler. */
@@ -228,8 +224,11 @@ export abstract class LRScheduler implements Scheduler {
     for (const [key, value] of Object.entries(stateDict)) self[key] = structuredClone(value);
   }
 
-  /** Writes lr(group, i) into every group. Groups read only their own lr, so one pass is exact. */
-  protected write(lr: (group: SchedulableGroup, i: number) => number): void {
+  /**
+   * Writes the lr at `lastEpoch` into every group, from the chainable form or the closed form.
+   * Each group's form reads only that group, so writing while computing is exact.
+   */
+  protected write(closedForm: boolean): void {
     const groups = this.optimizer.paramGroups;
     if (groups.length !== this.baseLrs.length) {
       throw new RangeError(
@@ -237,8 +236,9 @@ export abstract class LRScheduler implements Scheduler {
       );
     }
     for (let i = 0; i < groups.length; i++) {
-      const value = lr(groups[i], i);
-      groups[i].lr = value;
+      const g = groups[i];
+      const value = closedForm ? this.closedFormLr(i, this.lastEpoch) : this.chainedLr(g, i);
+      g.lr = value;
       this.lastLr[i] = value;
     }
   }

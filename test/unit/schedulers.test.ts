@@ -247,6 +247,14 @@ describe('hand-checked values', () => {
     );
   });
 
+  it('CosineAnnealingWarmRestarts.step(epoch) finds a restart exactly (PyTorch log rounds down)', () => {
+    const opt = fakeOptimizer();
+    const s = new CosineAnnealingWarmRestarts(opt, { t0: 1, tMult: 10 });
+    s.step(111); // restarts at 1, 11, 111; log(1000) / log(10) = 2.9999999999999996
+    expect(lrs(opt)).toEqual([0.1, 0.02]);
+    expect([s.tCur, s.tI]).toEqual([0, 1000]);
+  });
+
   it('step(epoch) jumps with the closed form', () => {
     const opt = fakeOptimizer();
     const s = new StepLR(opt, { stepSize: 3, gamma: 0.5 });
