@@ -12,4 +12,23 @@ export * as reference from './reference/index.ts';
 export type * from './reference/index.ts';
 
 import { optimizers } from './optimizers/registry.ts';
-export const { SGD, Adam, AdamW, Adagrad, Adadelta, RMSprop } = optimizers;
+export const { SGD, Adam, AdamW, Adagrad, Adadelta, RMSprop, Adamax, NAdam, RAdam, Lion } =
+  optimizers;
+
+export {
+  LRScheduler,
+  StepLR,
+  MultiStepLR,
+  ExponentialLR,
+  CosineAnnealingLR,
+  CosineAnnealingWarmRestarts,
+  LinearLR,
+  PolynomialLR,
+  OneCycleLR,
+  InverseTimeLR,
+  LambdaLR,
+  SequentialLR,
+  ChainedScheduler,
+  ReduceLROnPlateau,
+} from './schedulers/index.ts';
+export type * from './schedulers/index.ts';

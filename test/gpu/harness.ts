@@ -7,6 +7,7 @@ import { createEngine, type Engine, type PlanningLimits } from '../../src/engine
 import type { Parameter } from '../../src/parameter.ts';
 import { optimizers, optimizerSpecs, type OptimizerName } from '../../src/optimizers/registry.ts';
 import type { ReferenceState } from '../../src/reference/types.ts';
+import * as api from '../../src/index.ts';
 import { compareStep, randomFloats, type Mismatch } from './compare.ts';
 
 export interface OptimizerCase {
@@ -208,7 +209,10 @@ export async function runOptimizerCase(c: OptimizerCase): Promise<CaseResult> {
 declare global {
   interface Window {
     harness: typeof harness;
+    /** The public API, for tests that script the page directly. */
+    webgpuOptim: typeof api;
   }
 }
 const harness = { runOptimizerCase, engineFor };
+window.webgpuOptim = api;
 window.harness = harness;
