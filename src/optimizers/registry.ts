@@ -3,7 +3,11 @@ import type { Parameter } from '../parameter.ts';
 import { adadeltaSpec } from './adadelta.ts';
 import { adagradSpec } from './adagrad.ts';
 import { adamSpec } from './adam.ts';
+import { adamaxSpec } from './adamax.ts';
 import { adamwSpec } from './adamw.ts';
+import { lionSpec } from './lion.ts';
+import { nadamSpec } from './nadam.ts';
+import { radamSpec } from './radam.ts';
 import { rmspropSpec } from './rmsprop.ts';
 import { sgdSpec } from './sgd.ts';
 import type { OptimizerSpec } from './spec.ts';
@@ -16,6 +20,10 @@ export const optimizerSpecs = {
   Adagrad: adagradSpec,
   Adadelta: adadeltaSpec,
   RMSprop: rmspropSpec,
+  Adamax: adamaxSpec,
+  NAdam: nadamSpec,
+  RAdam: radamSpec,
+  Lion: lionSpec,
 } as const;
 
 export type OptimizerName = keyof typeof optimizerSpecs;
