@@ -2,13 +2,17 @@ import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { BLOCK_LANES, BLOCK_WORDS } from '../src/plan.ts';
 
 /**
- * The one generic elementwise launcher's WGSL. An optimizer supplies only its math (`body`), the
- * per-tensor scalars it reads (`fields`, available as `h.<field>`) and its state names (each a
- * local variable of type T, loaded before and stored after the body). This file owns bindings,
- * the block-table lookup, bounds checks, vec4/scalar access and the 2-D grid.
+ * The generic launcher's WGSL. An optimizer supplies only its math (`body`), the per-tensor
+ * scalars it reads (`fields`, available as `h.<field>`) and its state names (each a local `var` of
+ * type T, loaded before and stored after the body). This file owns bindings, the block-table
+ * lookup, bounds checks, vec4/scalar access, the 2-D grid, and the tree reductions behind
+ * per-tensor norms (LAMB, LARS, gradient clipping).
+ *
+ * Bindings: 0 launch uniform, 1 block table + scalar rows, 2 parameters, 3 gradients,
+ * 4.. state buffers, then the scratch buffer (partial sums, norms) and the skip flags.
  */
 export interface ElementwiseKernel {
-  /** Pipeline label, e.g. 'adam/amsgrad/vec4'. */
+  /** Pipeline label, e.g. 'adam/amsgrad'. */
   label: string;
   vec: 1 | 4;
   /** Scalars per tensor, in row order; the WGSL struct and the host packing both come from it. */
@@ -21,14 +25,21 @@ export interface ElementwiseKernel {
   maximize: boolean;
   /** Add L2 weight decay `g += h.weightDecay * p` before the body. */
   l2: boolean;
-  /** Extra module-scope declarations (bindings after the states, helpers). */
-  declarations?: string;
-  /** Statements run after the bounds check and before loading (e.g. a skip flag test). */
-  guard?: string;
+  /** Binds and loads the gradient (false for kernels over gradients bound as `p`, e.g. clipping). */
+  grad?: boolean;
+  /** Per-tensor norms the body reads as `norm(k)` (and a norm pass writes), 0 for none. */
+  norms?: number;
+  /** Gate on the skip flag: do nothing when a non-finite gradient was found this step. */
+  skipFlag?: boolean;
 }
 
 /** First binding index of the state buffers. */
 export const FIRST_STATE_BINDING = 4;
+
+/** Binding of the scratch buffer (partial sums and norms) for a kernel with `states` states. */
+export const scratchBinding = (states: number) => FIRST_STATE_BINDING + states;
+/** Binding of the skip flags. */
+export const flagsBinding = (states: number) => FIRST_STATE_BINDING + states + 1;
 
 /** WGSL struct `Hyper` with one f32 per field and a loader from the table at `rowBase`. */
 export function hyperStruct(fields: readonly string[]): string {
@@ -41,51 +52,164 @@ fn hyper(tensor: u32) -> Hyper {
 }`;
 }
 
-export function elementwiseKernel(k: ElementwiseKernel): string {
-  const T = k.vec === 4 ? 'vec4<f32>' : 'f32';
-  const stateBindings = k.states
+/** Squared-norm accumulator type for k norms. */
+const accType = (k: number) => (k === 1 ? 'f32' : `vec${k}<f32>`);
+
+/** Module scope shared by the update and norm kernels. */
+function header(k: ElementwiseKernel, access: 'read' | 'read_write'): string {
+  const norms = k.norms ?? 0;
+  const states = k.states
     .map(
       (s, i) =>
-        `@group(0) @binding(${FIRST_STATE_BINDING + i}) var<storage, read_write> ${s}Buf: array<T>;`,
+        `@group(0) @binding(${FIRST_STATE_BINDING + i}) var<storage, ${access}> ${s}Buf: array<T>;`,
     )
     .join('\n');
-  const loads = k.states.map((s) => `  var ${s} = ${s}Buf[si];`).join('\n');
-  const stores = k.states.map((s) => `  ${s}Buf[si] = ${s};`).join('\n');
   return wgsl`
-alias T = ${T};
-struct Launch { blockBase: u32, blockCount: u32, rowBase: u32, partialBase: u32 }
+alias T = ${k.vec === 4 ? 'vec4<f32>' : 'f32'};
+struct Launch { blockBase: u32, blockCount: u32, rowBase: u32, normBase: u32 }
 @group(0) @binding(0) var<uniform> launch: Launch;
 @group(0) @binding(1) var<storage, read> table: array<u32>;
-@group(0) @binding(2) var<storage, read_write> paramBuf: array<T>;
+@group(0) @binding(2) var<storage, ${access}> paramBuf: array<T>;
+#if ${k.grad !== false}
 @group(0) @binding(3) var<storage, read> gradBuf: array<T>;
-${stateBindings}
+#endif
+${states}
+#if ${norms > 0}
+@group(0) @binding(${scratchBinding(k.states.length)}) var<storage, read_write> scratch: array<f32>;
+fn norm(tensor: u32, k: u32) -> f32 { return scratch[launch.normBase + tensor * ${norms}u + k]; }
+#endif
+#if ${k.skipFlag === true}
+@group(0) @binding(${flagsBinding(k.states.length)}) var<storage, read> flags: array<u32>;
+#endif
 ${hyperStruct(k.fields)}
-${k.declarations ?? ''}
+`;
+}
 
-@compute @workgroup_size(${BLOCK_LANES})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>,
-        @builtin(local_invocation_index) lane: u32) {
-  let b = wid.x + wid.y * grid.x;
-  if (b >= launch.blockCount) { return; }
-  let row = (launch.blockBase + b) * ${BLOCK_WORDS}u;
-  if (lane >= table[row + 3u]) { return; }
-  ${k.guard ?? ''}
+/** Loads p, g and the states of this lane and applies maximize and L2 decay. */
+function prologue(k: ElementwiseKernel): string {
+  const loads = k.states.map((s) => `  var ${s} = ${s}Buf[si];`).join('\n');
+  return wgsl`
   let pi = table[row] + lane;
   let si = table[row + 2u] + lane;
   let tensor = table[row + 4u];
   let h = hyper(tensor);
   var p = paramBuf[pi];
+#if ${k.grad !== false}
   var g = gradBuf[table[row + 1u] + lane];
+#endif
 ${loads}
 #if ${k.maximize}
   g = -g;
 #endif
 #if ${k.l2}
   g = g + h.weightDecay * p;
+#endif`;
+}
+
+const entry = `@compute @workgroup_size(${BLOCK_LANES})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>,
+        @builtin(local_invocation_index) lane: u32) {
+  let b = wid.x + wid.y * grid.x;
+  if (b >= launch.blockCount) { return; }
+  let row = (launch.blockBase + b) * ${BLOCK_WORDS}u;`;
+
+/** The update kernel: one lane per element (or vec4), state loaded, body applied, all stored. */
+export function elementwiseKernel(k: ElementwiseKernel): string {
+  const stores = k.states.map((s) => `  ${s}Buf[si] = ${s};`).join('\n');
+  return wgsl`${header(k, 'read_write')}
+${entry}
+#if ${k.skipFlag === true}
+  if (flags[0] != 0u) { return; }
 #endif
+  if (lane >= table[row + 3u]) { return; }
+${prologue(k)}
 ${k.body}
   paramBuf[pi] = p;
 ${stores}
+}
+`;
+}
+
+/**
+ * The norm pass: runs the body (which assigns n0..n{k-1} instead of updating; nothing is
+ * stored), then tree-reduces the squares of each n over the workgroup into one partial sum per
+ * block (scratch[partial * k + j]).
+ */
+export function normKernel(k: ElementwiseKernel): string {
+  const K = k.norms ?? 1;
+  const sq = (x: string) => (k.vec === 4 ? `dot(${x}, ${x})` : `${x} * ${x}`);
+  const declare = Array.from({ length: K }, (_, j) => `    var n${j} = T(0.0);`).join('\n');
+  const squares = Array.from({ length: K }, (_, j) => sq(`n${j}`)).join(', ');
+  const writes = Array.from(
+    { length: K },
+    (_, j) => `    scratch[table[row + 5u] * ${K}u + ${j}u] = sums[0]${K === 1 ? '' : `[${j}]`};`,
+  ).join('\n');
+  return wgsl`${header({ ...k, norms: K }, 'read_write')}
+var<workgroup> sums: array<${accType(K)}, ${BLOCK_LANES}>;
+${entry}
+#if ${k.skipFlag === true}
+  if (flags[0] != 0u) { return; }
+#endif
+  var acc = ${accType(K)}(0.0);
+  if (lane < table[row + 3u]) {
+${prologue(k)}
+${declare}
+${k.body}
+    acc = ${accType(K)}(${squares});
+  }
+  sums[lane] = acc;
+  workgroupBarrier();
+  for (var s = ${BLOCK_LANES / 2}u; s > 0u; s = s >> 1u) {
+    if (lane < s) { sums[lane] = sums[lane] + sums[lane + s]; }
+    workgroupBarrier();
+  }
+  if (lane == 0u) {
+${writes}
+  }
+}
+`;
+}
+
+/**
+ * Second reduction stage: one workgroup per tensor sums its blocks' partials
+ * (table[partialTable + t] .. table[partialTable + t + 1]) and writes the norm, or the squared
+ * norm when `sqrt` is false, to scratch[normBase + t * k + j].
+ */
+export function reduceKernel(K: number, sqrt: boolean): string {
+  const load =
+    K === 1
+      ? 'scratch[i]'
+      : `${accType(K)}(${Array.from({ length: K }, (_, j) => `scratch[i * ${K}u + ${j}u]`).join(', ')})`;
+  const writes = Array.from({ length: K }, (_, j) => {
+    const v = `sums[0]${K === 1 ? '' : `[${j}]`}`;
+    return `    scratch[r.normBase + t * ${K}u + ${j}u] = ${sqrt ? `sqrt(${v})` : v};`;
+  }).join('\n');
+  return `
+struct Reduce { tensorCount: u32, partialTable: u32, normBase: u32, _pad: u32 }
+@group(0) @binding(0) var<uniform> r: Reduce;
+@group(0) @binding(1) var<storage, read> table: array<u32>;
+@group(0) @binding(2) var<storage, read_write> scratch: array<f32>;
+var<workgroup> sums: array<${accType(K)}, ${BLOCK_LANES}>;
+
+@compute @workgroup_size(${BLOCK_LANES})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>,
+        @builtin(local_invocation_index) lane: u32) {
+  let t = wid.x + wid.y * grid.x;
+  if (t >= r.tensorCount) { return; }
+  let last = table[r.partialTable + t + 1u];
+  var acc = ${accType(K)}(0.0);
+  for (var i = table[r.partialTable + t] + lane; i < last; i = i + ${BLOCK_LANES}u) {
+    acc = acc + ${load};
+  }
+  sums[lane] = acc;
+  workgroupBarrier();
+  for (var s = ${BLOCK_LANES / 2}u; s > 0u; s = s >> 1u) {
+    if (lane < s) { sums[lane] = sums[lane] + sums[lane + s]; }
+    workgroupBarrier();
+  }
+  if (lane == 0u) {
+${writes}
+  }
 }
 `;
 }

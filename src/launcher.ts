@@ -1,112 +1,181 @@
-import { elementwiseKernel, FIRST_STATE_BINDING } from '../shaders/common.wgsl.ts';
+import {
+  elementwiseKernel,
+  FIRST_STATE_BINDING,
+  flagsBinding,
+  normKernel,
+  reduceKernel,
+  scratchBinding,
+  type ElementwiseKernel,
+} from '../shaders/common.wgsl.ts';
 import type { Engine } from './engine.ts';
 import { workgroupGrid } from './limits.ts';
 import { BLOCK_WORDS, packBlocks, type Plan } from './plan.ts';
-import type { Variant } from './optimizers/spec.ts';
 
-/** What one kernel variant needs to be compiled and bound. */
-export interface KernelVariant {
-  /** Label prefix, e.g. 'adam/amsgrad'. */
-  label: string;
-  states: readonly string[];
-  variant: Variant;
-  body: string;
-  fields: readonly string[];
-  maximize: boolean;
-  l2: boolean;
+/** What one kernel variant needs to be compiled and bound (`vec` is chosen per launch). */
+export type KernelVariant = Omit<ElementwiseKernel, 'vec'> & {
+  /** The body for the norm pass (assigns n0..), when `norms` > 0. */
+  normBody?: string;
+};
+
+/** One recorded dispatch. */
+export interface Dispatch {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  grid: [number, number];
 }
 
-/** Bytes between per-launch uniform slots (minUniformBufferOffsetAlignment's default). */
+/** Bytes between uniform slots (minUniformBufferOffsetAlignment's default). */
 const UNIFORM_SLOT = 256;
 
+/** Extra buffers a step binds besides parameters, gradients and states. */
+export interface StepBuffers {
+  /** State buffers per name, one per plan segment. */
+  states: ReadonlyMap<string, GPUBuffer[]>;
+  /** Skip flags ([found, skipped]), when the step is gated on finite gradients. */
+  flags?: GPUBuffer;
+}
+
 /**
- * The GPU side of a planned step: the block table and per-tensor scalar rows (one buffer, rows
- * rewritten with one write per step), a uniform slot and a bind group per launch, and the cached
- * pipelines. Built once per plan; `encode` records the dispatches with no allocation.
+ * The GPU side of a planned step: the table buffer (block rows, per-tensor scalar rows rewritten
+ * with one write per step, each tensor's first partial-sum slot), a scratch buffer for norms, a
+ * uniform slot and a bind group per dispatch, and the cached pipelines. Built once per plan;
+ * `encode` records the dispatches with no allocation: norm pass, per-tensor reduction, update.
  */
 export class Launcher {
   readonly table: GPUBuffer;
+  readonly scratch: GPUBuffer | undefined;
   private readonly uniforms: GPUBuffer;
   private readonly rowByteOffset: number;
-  private readonly dispatches: Array<{
-    pipeline: GPUComputePipeline;
-    bindGroup: GPUBindGroup;
-    grid: [number, number];
-  }>;
+  readonly dispatches: Dispatch[] = [];
 
   constructor(
     private readonly engine: Engine,
     label: string,
     plan: Plan,
     kernels: ReadonlyMap<string, KernelVariant>,
-    /** State buffers per name, one per plan segment. */
-    states: ReadonlyMap<string, GPUBuffer[]>,
+    buffers: StepBuffers,
     rowWords: number,
   ) {
-    const device = engine.device;
+    const tensors = plan.partialBase.length - 1;
+    const partials = plan.partialBase[tensors]!;
+    const norms = Math.max(0, ...[...kernels.values()].map((k) => k.norms ?? 0));
     const blockWords = plan.blocks.length * BLOCK_WORDS;
+    const partialTable = blockWords + rowWords;
     this.rowByteOffset = blockWords * 4;
-    this.table = engine.createBuffer(`${label}/table`, (blockWords + rowWords) * 4);
-    const words = new Uint32Array(blockWords);
+    this.table = engine.createBuffer(`${label}/table`, (partialTable + tensors + 1) * 4);
+    const words = new Uint32Array(partialTable + tensors + 1);
     packBlocks(plan.blocks, words);
+    words.set(plan.partialBase, partialTable);
     engine.queue.writeBuffer(this.table, 0, words);
+    const normBase = partials * norms;
+    this.scratch =
+      norms > 0
+        ? engine.createBuffer(`${label}/norms`, (normBase + tensors * norms) * 4)
+        : undefined;
 
+    const passes = norms > 0 ? (['norm', 'update'] as const) : (['update'] as const);
+    const slots = plan.launches.length * passes.length + 1;
     this.uniforms = engine.createBuffer(
       `${label}/launches`,
-      Math.max(1, plan.launches.length) * UNIFORM_SLOT,
+      slots * UNIFORM_SLOT,
       GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     );
-    const slot = new Uint32Array(UNIFORM_SLOT / 4);
-    this.dispatches = plan.launches.map((launch, i) => {
-      const k = kernels.get(launch.variant)!;
-      const width = launch.vec === 4 ? 'vec4' : 'scalar';
-      const pipeline = engine.pipelines.get(
-        `${k.label}/${width}`,
-        elementwiseKernel({ ...k, label: k.label, vec: launch.vec }),
-      );
-      slot.set([
-        launch.blockBase,
-        launch.blockCount,
-        blockWords,
-        plan.partialBase[plan.partialBase.length - 1]!,
-      ]);
-      engine.queue.writeBuffer(this.uniforms, i * UNIFORM_SLOT, slot);
-      const segment = plan.segments[launch.segment]!;
-      const entries: GPUBindGroupEntry[] = [
-        { binding: 0, resource: { buffer: this.uniforms, offset: i * UNIFORM_SLOT, size: 16 } },
-        { binding: 1, resource: { buffer: this.table } },
-        { binding: 2, resource: { buffer: segment.param } },
-        { binding: 3, resource: { buffer: segment.grad } },
-        ...k.states.map((name, s) => ({
-          binding: FIRST_STATE_BINDING + s,
-          resource: { buffer: states.get(name)![launch.segment]! },
-        })),
-      ];
-      const bindGroup = device.createBindGroup({
-        label: `${k.label}/${width}/launch${i}`,
-        layout: pipeline.getBindGroupLayout(0),
-        entries,
+    const slot = new Uint32Array(4);
+    let slotIndex = 0;
+    const uniform = (values: number[]): GPUBufferBinding => {
+      slot.set(values);
+      engine.queue.writeBuffer(this.uniforms, slotIndex * UNIFORM_SLOT, slot);
+      return { buffer: this.uniforms, offset: slotIndex++ * UNIFORM_SLOT, size: 16 };
+    };
+
+    for (const pass of passes) {
+      if (pass === 'update' && this.scratch) {
+        // Between the passes: per-tensor norms from the partial sums.
+        const pipeline = engine.pipelines.get(`${label}/reduce${norms}`, reduceKernel(norms, true));
+        this.dispatches.push({
+          pipeline,
+          bindGroup: engine.device.createBindGroup({
+            label: `${label}/reduce`,
+            layout: pipeline.getBindGroupLayout(0),
+            entries: [
+              { binding: 0, resource: uniform([tensors, partialTable, normBase, 0]) },
+              { binding: 1, resource: { buffer: this.table } },
+              { binding: 2, resource: { buffer: this.scratch } },
+            ],
+          }),
+          grid: workgroupGrid(tensors, engine.limits.maxComputeWorkgroupsPerDimension),
+        });
+      }
+      plan.launches.forEach((launch, i) => {
+        const k = kernels.get(launch.variant)!;
+        const width = launch.vec === 4 ? 'vec4' : 'scalar';
+        const name = `${k.label}${pass === 'norm' ? '/norms' : ''}/${width}`;
+        const source = { ...k, vec: launch.vec };
+        const code =
+          pass === 'norm'
+            ? normKernel({ ...source, body: k.normBody! })
+            : elementwiseKernel(source);
+        const pipeline = engine.pipelines.get(name, code);
+        const segment = plan.segments[launch.segment]!;
+        const entries: GPUBindGroupEntry[] = [
+          {
+            binding: 0,
+            resource: uniform([launch.blockBase, launch.blockCount, blockWords, normBase]),
+          },
+          { binding: 1, resource: { buffer: this.table } },
+          { binding: 2, resource: { buffer: segment.param } },
+          ...k.states.map((s, j) => ({
+            binding: FIRST_STATE_BINDING + j,
+            resource: { buffer: buffers.states.get(s)![launch.segment]! },
+          })),
+        ];
+        if (k.grad !== false) entries.push({ binding: 3, resource: { buffer: segment.grad } });
+        if (this.scratch)
+          entries.push({
+            binding: scratchBinding(k.states.length),
+            resource: { buffer: this.scratch },
+          });
+        if (k.skipFlag)
+          entries.push({
+            binding: flagsBinding(k.states.length),
+            resource: { buffer: buffers.flags! },
+          });
+        this.dispatches.push({
+          pipeline,
+          bindGroup: engine.device.createBindGroup({
+            label: `${name}/launch${i}`,
+            layout: pipeline.getBindGroupLayout(0),
+            entries,
+          }),
+          grid: workgroupGrid(launch.blockCount, engine.limits.maxComputeWorkgroupsPerDimension),
+        });
       });
-      const grid = workgroupGrid(launch.blockCount, engine.limits.maxComputeWorkgroupsPerDimension);
-      return { pipeline, bindGroup, grid };
-    });
+    }
   }
 
   /** Uploads this step's per-tensor scalars (one write). */
   writeRows(rows: Float32Array<ArrayBuffer>): void {
-    this.engine.queue.writeBuffer(this.table, this.rowByteOffset, rows);
+    if (rows.length > 0) this.engine.queue.writeBuffer(this.table, this.rowByteOffset, rows);
   }
 
   encode(pass: GPUComputePassEncoder): void {
-    for (const d of this.dispatches) {
-      pass.setPipeline(d.pipeline);
-      pass.setBindGroup(0, d.bindGroup);
-      pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
-    }
+    encodeDispatches(pass, this.dispatches);
   }
 
   destroy(): void {
     this.table.destroy();
+    this.scratch?.destroy();
     this.uniforms.destroy();
+  }
+}
+
+export function encodeDispatches(
+  pass: GPUComputePassEncoder,
+  dispatches: readonly Dispatch[],
+): void {
+  for (const d of dispatches) {
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
   }
 }

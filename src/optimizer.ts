@@ -104,11 +104,12 @@ export class Optimizer<O extends object> {
     const flags = Object.entries({ maximize, weightDecay: l2, ...variant })
       .filter(([, on]) => on)
       .map(([k]) => k.toLowerCase());
+    const norms = this.spec.norms ?? 0;
     return {
       label: [this.label, ...flags].join('/'),
       states: Object.keys(this.spec.states(g)),
-      variant,
-      body: this.spec.body(variant),
+      body: this.spec.body({ ...variant, normPass: false }),
+      ...(norms > 0 ? { norms, normBody: this.spec.body({ ...variant, normPass: true }) } : {}),
       fields: this.spec.fields,
       maximize,
       l2,
@@ -137,7 +138,7 @@ export class Optimizer<O extends object> {
       this.label,
       plan,
       kernels,
-      this.stateBuffers,
+      { states: this.stateBuffers },
       this.rows.length,
     );
     this.variantKeys = keys;

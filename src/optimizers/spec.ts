@@ -33,8 +33,14 @@ export interface OptimizerSpec<O extends object> {
    * computed in float64. `fresh` names the state buffers that no step has touched yet.
    */
   scalars(options: O, state: HostState, fresh: ReadonlySet<string>): Record<string, number>;
-  /** WGSL statements updating `p` and the state variables from `g`; see shaders/common.wgsl.ts. */
+  /**
+   * WGSL statements updating `p` and the state variables from `g`; see shaders/common.wgsl.ts.
+   * With `norms`, it is also called with `variant.normPass` true, and must then assign the
+   * vectors n0..n{norms-1} whose per-tensor L2 norms the update reads as `norm(tensor, k)`.
+   */
   body(variant: Variant): string;
+  /** Per-tensor norms computed on the GPU before the update (LAMB: ||p||, ||u||). */
+  readonly norms?: number;
   /** Applies `maximize` (negate g) first. */
   readonly maximize: boolean;
   /** Applies L2 weight decay (`g += weightDecay * p`) before the body. */
