@@ -12,8 +12,20 @@ export * as reference from './reference/index.ts';
 export type * from './reference/index.ts';
 
 import { optimizers } from './optimizers/registry.ts';
-export const { SGD, Adam, AdamW, Adagrad, Adadelta, RMSprop, Adamax, NAdam, RAdam, Lion } =
-  optimizers;
+export const {
+  SGD,
+  Adam,
+  AdamW,
+  Adagrad,
+  Adadelta,
+  RMSprop,
+  Adamax,
+  NAdam,
+  RAdam,
+  Lion,
+  LAMB,
+  LARS,
+} = optimizers;
 
 export {
   LRScheduler,

@@ -9,6 +9,8 @@ import { lionSpec } from './lion.ts';
 import { nadamSpec } from './nadam.ts';
 import { radamSpec } from './radam.ts';
 import { rmspropSpec } from './rmsprop.ts';
+import { lambSpec } from './lamb.ts';
+import { larsSpec } from './lars.ts';
 import { sgdSpec } from './sgd.ts';
 import type { OptimizerSpec } from './spec.ts';
 
@@ -24,6 +26,8 @@ export const optimizerSpecs = {
   NAdam: nadamSpec,
   RAdam: radamSpec,
   Lion: lionSpec,
+  LAMB: lambSpec,
+  LARS: larsSpec,
 } as const;
 
 export type OptimizerName = keyof typeof optimizerSpecs;

@@ -16,16 +16,20 @@ export interface Mismatch {
   neighbours: string;
 }
 
-/** Checks `got` against `ref` with the step-t bound; returns the worst element when it fails. */
+/**
+ * Checks `got` against `ref` with the step-t bound; returns the worst element when it fails.
+ * `scale` is max|ref| by default; pass the running maximum over steps 1..t (see `runningScale`)
+ * for quantities computed by a recurrence, whose rounding errors carry the magnitudes of earlier
+ * steps (e.g. a moment that cancels to nearly 0 after being large).
+ */
 export function compareStep(
   quantity: string,
   step: number,
   got: ArrayLike<number>,
   ref: ArrayLike<number>,
   factor = 4,
+  scale = maxAbs(ref),
 ): Mismatch | undefined {
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]!));
   const bound = factor * step * EPS32 * scale;
   if (got.length !== ref.length) {
     return {
@@ -64,6 +68,22 @@ export function compareStep(
     bound,
     neighbours: around.join('; '),
   };
+}
+
+export function maxAbs(x: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]!));
+  return m;
+}
+
+/** Running maximum of max|ref| per quantity name, for compareStep's `scale`. */
+export class RunningScale {
+  private readonly scales = new Map<string, number>();
+  update(quantity: string, ref: ArrayLike<number>): number {
+    const s = Math.max(this.scales.get(quantity) ?? 0, maxAbs(ref));
+    this.scales.set(quantity, s);
+    return s;
+  }
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toPrecision(9) : String(x));

@@ -8,7 +8,7 @@ import type { Parameter } from '../../src/parameter.ts';
 import { optimizers, optimizerSpecs, type OptimizerName } from '../../src/optimizers/registry.ts';
 import type { ReferenceState } from '../../src/reference/types.ts';
 import * as api from '../../src/index.ts';
-import { compareStep, randomFloats, type Mismatch } from './compare.ts';
+import { compareStep, randomFloats, RunningScale, type Mismatch } from './compare.ts';
 
 export interface OptimizerCase {
   optimizer: OptimizerName;
@@ -121,6 +121,7 @@ export async function runOptimizerCase(c: OptimizerCase): Promise<CaseResult> {
   };
   const opt = new Optimizer(groups, c.options);
   const mismatches: Mismatch[] = [];
+  const scales = new RunningScale();
   try {
     for (let t = 1; t <= c.steps && mismatches.length === 0; t++) {
       tensors.forEach((x, k) => {
@@ -133,7 +134,7 @@ export async function runOptimizerCase(c: OptimizerCase): Promise<CaseResult> {
       const sd = await opt.stateDict();
       for (const [i, x] of tensors.entries()) {
         const got = await x.param.read();
-        const m = compareStep(`param${i}`, t, got, x.ref, k);
+        const m = compareStep(`param${i}`, t, got, x.ref, k, scales.update(`param${i}`, x.ref));
         if (m) mismatches.push(m);
         const gpuState = sd.state[i]!;
         const names = (o: object) =>
@@ -157,10 +158,9 @@ export async function runOptimizerCase(c: OptimizerCase): Promise<CaseResult> {
         for (const [name, value] of Object.entries(x.state)) {
           if (name === 'step') continue;
           const gv = gpuState[name]!;
-          const m2 =
-            typeof value === 'number'
-              ? compareStep(`${name}${i}`, t, [gv as number], [value], k)
-              : compareStep(`${name}${i}`, t, gv as Float32Array, value, k);
+          const ref = typeof value === 'number' ? [value] : value;
+          const got = typeof value === 'number' ? [gv as number] : (gv as Float32Array);
+          const m2 = compareStep(`${name}${i}`, t, got, ref, k, scales.update(`${name}${i}`, ref));
           if (m2) mismatches.push(m2);
         }
       }

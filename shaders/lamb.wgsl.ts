@@ -1,0 +1,22 @@
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import type { Variant } from '../src/optimizers/spec.ts';
+
+/**
+ * LAMB: Adam's direction plus decoupled decay, u = mhat/(sqrt(vhat)+eps) + weightDecay*p, scaled
+ * per tensor by the trust ratio ||p||/||u||. The norm pass computes u without storing anything;
+ * the update pass recomputes it and applies p -= lr*r*u.
+ */
+export const lambBody = (v: Variant): string => wgsl`
+  expAvg = h.beta1 * expAvg + h.oneMinusBeta1 * g;
+  expAvgSq = h.beta2 * expAvgSq + h.oneMinusBeta2 * g * g;
+  let update = expAvg / h.biasCorrection1 / (sqrt(expAvgSq / h.biasCorrection2) + h.eps) + h.weightDecay * p;
+#if ${v.normPass}
+  n0 = p;
+  n1 = update;
+#else
+  let paramNorm = norm(tensor, 0u);
+  let updateNorm = norm(tensor, 1u);
+  let trustRatio = select(1.0, paramNorm / updateNorm, paramNorm > 0.0 && updateNorm > 0.0);
+  p = p - h.lr * trustRatio * update;
+#endif
+`;
