@@ -44,3 +44,5 @@ export {
   ReduceLROnPlateau,
 } from './schedulers/index.ts';
 export type * from './schedulers/index.ts';
+export { clipGradNorm, clipGradValue } from './clip.ts';
+export type { NormHandle } from './clip.ts';

@@ -55,6 +55,8 @@ export class Launcher {
     kernels: ReadonlyMap<string, KernelVariant>,
     buffers: StepBuffers,
     rowWords: number,
+    /** Dispatches to run after the per-tensor norms and before the update (clipping's total). */
+    afterNorms?: (scratch: GPUBuffer, normBase: number, tensors: number) => Dispatch[],
   ) {
     const tensors = plan.partialBase.length - 1;
     const partials = plan.partialBase[tensors]!;
@@ -105,6 +107,7 @@ export class Launcher {
           }),
           grid: workgroupGrid(tensors, engine.limits.maxComputeWorkgroupsPerDimension),
         });
+        if (afterNorms) this.dispatches.push(...afterNorms(this.scratch, normBase, tensors));
       }
       plan.launches.forEach((launch, i) => {
         const k = kernels.get(launch.variant)!;

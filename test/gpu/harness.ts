@@ -213,6 +213,6 @@ declare global {
     webgpuOptim: typeof api;
   }
 }
-const harness = { runOptimizerCase, engineFor };
+const harness = { runOptimizerCase, engineFor, compareStep };
 window.webgpuOptim = api;
 window.harness = harness;
