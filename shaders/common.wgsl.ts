@@ -41,16 +41,32 @@ export const scratchBinding = (states: number) => FIRST_STATE_BINDING + states;
 /** Binding of the skip flags. */
 export const flagsBinding = (states: number) => FIRST_STATE_BINDING + states + 1;
 
-/** WGSL struct `Hyper` with one f32 per field and a loader from the table at `rowBase`. */
-export function hyperStruct(fields: readonly string[]): string {
+/**
+ * Row sets uploaded per step when steps are gated on finite gradients: set c holds the scalars
+ * for "c of the steps the host has not yet confirmed were skipped" (see src/skip.ts).
+ */
+export const SKIP_CANDIDATES = 8;
+
+/**
+ * WGSL struct `Hyper` with one f32 per field and a loader from the table at `rowBase`. With
+ * `skip`, the table holds the host's confirmed skip count at rowBase, then SKIP_CANDIDATES row
+ * sets of `rowStride` words; the loader picks the set matching the GPU's own skip count.
+ */
+export function hyperStruct(fields: readonly string[], skip = false): string {
   const members = fields.map((f) => `  ${f}: f32,`).join('\n');
   const loads = fields.map((_, i) => `bitcast<f32>(table[o + ${i}u])`).join(',\n    ');
+  const base = skip
+    ? 'launch.rowBase + 1u + (flags[1] - table[launch.rowBase]) * launch.rowStride'
+    : 'launch.rowBase';
   return `struct Hyper {\n${members}\n  _pad: f32,\n}
 fn hyper(tensor: u32) -> Hyper {
-  let o = launch.rowBase + tensor * ${fields.length}u;
+  let o = ${base} + tensor * ${fields.length}u;
   return Hyper(${loads}${fields.length ? ',' : ''} 0.0);
 }`;
 }
+
+/** The skip-gate: a non-finite gradient was found this step, or too many skips are unconfirmed. */
+const skipGuard = `if (flags[0] != 0u || flags[1] - table[launch.rowBase] >= ${SKIP_CANDIDATES}u) { return; }`;
 
 /** Squared-norm accumulator type for k norms. */
 const accType = (k: number) => (k === 1 ? 'f32' : `vec${k}<f32>`);
@@ -66,7 +82,7 @@ function header(k: ElementwiseKernel, access: 'read' | 'read_write'): string {
     .join('\n');
   return wgsl`
 alias T = ${k.vec === 4 ? 'vec4<f32>' : 'f32'};
-struct Launch { blockBase: u32, blockCount: u32, rowBase: u32, normBase: u32 }
+struct Launch { blockBase: u32, blockCount: u32, rowBase: u32, normBase: u32, rowStride: u32 }
 @group(0) @binding(0) var<uniform> launch: Launch;
 @group(0) @binding(1) var<storage, read> table: array<u32>;
 @group(0) @binding(2) var<storage, ${access}> paramBuf: array<T>;
@@ -81,7 +97,7 @@ fn norm(tensor: u32, k: u32) -> f32 { return scratch[launch.normBase + tensor * 
 #if ${k.skipFlag === true}
 @group(0) @binding(${flagsBinding(k.states.length)}) var<storage, read> flags: array<u32>;
 #endif
-${hyperStruct(k.fields)}
+${hyperStruct(k.fields, k.skipFlag === true)}
 `;
 }
 
@@ -119,7 +135,7 @@ export function elementwiseKernel(k: ElementwiseKernel): string {
   return wgsl`${header(k, 'read_write')}
 ${entry}
 #if ${k.skipFlag === true}
-  if (flags[0] != 0u) { return; }
+  ${skipGuard}
 #endif
   if (lane >= table[row + 3u]) { return; }
 ${prologue(k)}
@@ -148,7 +164,7 @@ export function normKernel(k: ElementwiseKernel): string {
 var<workgroup> sums: array<${accType(K)}, ${BLOCK_LANES}>;
 ${entry}
 #if ${k.skipFlag === true}
-  if (flags[0] != 0u) { return; }
+  ${skipGuard}
 #endif
   var acc = ${accType(K)}(0.0);
   if (lane < table[row + 3u]) {

@@ -3,7 +3,7 @@ export { createEngine, Engine } from './engine.ts';
 export type { EngineOptions, PlanningLimits, WrapOptions } from './engine.ts';
 export { Parameter, Gradient } from './parameter.ts';
 export { Optimizer } from './optimizer.ts';
-export type { ParamGroup, ParamGroupInput, StateDict } from './optimizer.ts';
+export type { ParamGroup, ParamGroupInput, StateDict, OptimizerOptions } from './optimizer.ts';
 export { GPUOperationError, WebGPUUnavailableError, DisposedError } from './errors.ts';
 export { optimizers, optimizerSpecs } from './optimizers/registry.ts';
 export type { OptimizerName, OptimizerClass } from './optimizers/registry.ts';

@@ -1,5 +1,7 @@
+import { nonFiniteCheck, nonFiniteCount } from '../shaders/nonfinite.wgsl.ts';
 import {
   elementwiseKernel,
+  SKIP_CANDIDATES,
   FIRST_STATE_BINDING,
   flagsBinding,
   normKernel,
@@ -61,8 +63,10 @@ export class Launcher {
     const tensors = plan.partialBase.length - 1;
     const partials = plan.partialBase[tensors]!;
     const norms = Math.max(0, ...[...kernels.values()].map((k) => k.norms ?? 0));
+    const flags = buffers.flags;
     const blockWords = plan.blocks.length * BLOCK_WORDS;
-    const partialTable = blockWords + rowWords;
+    // With skipping: [confirmed skips][SKIP_CANDIDATES row sets], see shaders/common.wgsl.ts.
+    const partialTable = blockWords + (flags ? 1 + SKIP_CANDIDATES * rowWords : rowWords);
     this.rowByteOffset = blockWords * 4;
     this.table = engine.createBuffer(`${label}/table`, (partialTable + tensors + 1) * 4);
     const words = new Uint32Array(partialTable + tensors + 1);
@@ -76,19 +80,46 @@ export class Launcher {
         : undefined;
 
     const passes = norms > 0 ? (['norm', 'update'] as const) : (['update'] as const);
-    const slots = plan.launches.length * passes.length + 1;
+    const slots = plan.launches.length * (passes.length + (flags ? 1 : 0)) + 2;
     this.uniforms = engine.createBuffer(
       `${label}/launches`,
       slots * UNIFORM_SLOT,
       GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     );
-    const slot = new Uint32Array(4);
+    const slot = new Uint32Array(8);
     let slotIndex = 0;
     const uniform = (values: number[]): GPUBufferBinding => {
-      slot.set(values);
+      slot.fill(0).set(values);
       engine.queue.writeBuffer(this.uniforms, slotIndex * UNIFORM_SLOT, slot);
-      return { buffer: this.uniforms, offset: slotIndex++ * UNIFORM_SLOT, size: 16 };
+      return { buffer: this.uniforms, offset: slotIndex++ * UNIFORM_SLOT, size: slot.byteLength };
     };
+    const launchUniform = (l: Plan['launches'][number]) =>
+      uniform([l.blockBase, l.blockCount, blockWords, normBase, rowWords]);
+
+    if (flags) {
+      // Before anything else: look for non-finite gradients.
+      plan.launches.forEach((launch, i) => {
+        const pipeline = engine.pipelines.get(
+          `nonfinite/check/${launch.vec === 4 ? 'vec4' : 'scalar'}`,
+          nonFiniteCheck(launch.vec),
+        );
+        const entries: GPUBindGroupEntry[] = [
+          { binding: 0, resource: launchUniform(launch) },
+          { binding: 1, resource: { buffer: this.table } },
+          { binding: 3, resource: { buffer: plan.segments[launch.segment]!.grad } },
+          { binding: 4, resource: { buffer: flags } },
+        ];
+        this.dispatches.push({
+          pipeline,
+          bindGroup: engine.device.createBindGroup({
+            label: `${label}/nonfinite/launch${i}`,
+            layout: pipeline.getBindGroupLayout(0),
+            entries,
+          }),
+          grid: workgroupGrid(launch.blockCount, engine.limits.maxComputeWorkgroupsPerDimension),
+        });
+      });
+    }
 
     for (const pass of passes) {
       if (pass === 'update' && this.scratch) {
@@ -121,10 +152,7 @@ export class Launcher {
         const pipeline = engine.pipelines.get(name, code);
         const segment = plan.segments[launch.segment]!;
         const entries: GPUBindGroupEntry[] = [
-          {
-            binding: 0,
-            resource: uniform([launch.blockBase, launch.blockCount, blockWords, normBase]),
-          },
+          { binding: 0, resource: launchUniform(launch) },
           { binding: 1, resource: { buffer: this.table } },
           { binding: 2, resource: { buffer: segment.param } },
           ...k.states.map((s, j) => ({
@@ -141,7 +169,7 @@ export class Launcher {
         if (k.skipFlag)
           entries.push({
             binding: flagsBinding(k.states.length),
-            resource: { buffer: buffers.flags! },
+            resource: { buffer: flags! },
           });
         this.dispatches.push({
           pipeline,
@@ -152,6 +180,23 @@ export class Launcher {
           }),
           grid: workgroupGrid(launch.blockCount, engine.limits.maxComputeWorkgroupsPerDimension),
         });
+      });
+    }
+    if (flags) {
+      const pipeline = engine.pipelines.get('nonfinite/count', nonFiniteCount);
+      const entries: GPUBindGroupEntry[] = [
+        { binding: 0, resource: uniform([blockWords]) },
+        { binding: 1, resource: { buffer: this.table } },
+        { binding: 2, resource: { buffer: flags } },
+      ];
+      this.dispatches.push({
+        pipeline,
+        bindGroup: engine.device.createBindGroup({
+          label: `${label}/nonfinite/count`,
+          layout: pipeline.getBindGroupLayout(0),
+          entries,
+        }),
+        grid: [1, 1],
       });
     }
   }

@@ -1,30 +1,51 @@
+import { SKIP_CANDIDATES } from '../shaders/common.wgsl.ts';
 import { packParameters } from './arena.ts';
+import { readStateDict, validateStateDict, type StateDict } from './checkpoint.ts';
 import type { Engine } from './engine.ts';
 import { DisposedError } from './errors.ts';
 import { Launcher, type KernelVariant } from './launcher.ts';
 import type { Parameter, Run } from './parameter.ts';
 import { planStep, type Plan } from './plan.ts';
 import type { HostState, OptimizerSpec } from './optimizers/spec.ts';
+import { SkipTracker } from './skip.ts';
 import { zeroRuns } from './transfer.ts';
+
+export type { StateDict } from './checkpoint.ts';
 
 /** A param group as passed in: its parameters plus any options overriding the defaults. */
 export type ParamGroupInput<O> = { params: Parameter[] } & Partial<O>;
 /** A live param group: every option resolved; edit fields between steps (no recompilation). */
 export type ParamGroup<O> = O & { params: Parameter[] };
 
-/** PyTorch-shaped checkpoint: per-parameter state (numbered across groups) and the groups. */
-export interface StateDict {
-  state: Record<number, Record<string, number | Float32Array>>;
-  paramGroups: Array<Record<string, unknown> & { params: number[] }>;
+/** Options of the optimizer itself, beside the per-group hyperparameters. */
+export interface OptimizerOptions {
+  /**
+   * Check the gradients on the GPU and skip the whole step, state and step count included, when
+   * any is NaN or Inf (PyTorch GradScaler's found_inf), without a readback. Default false: then a
+   * NaN gradient propagates into the parameters and state as in torch.optim.
+   */
+  skipNonFinite?: boolean;
 }
 
-interface TensorRecord {
-  param: Parameter;
-  group: number;
+/** What the host knows of one tensor's state: step count and scalars, and which buffers were written. */
+export interface TensorState {
   host: HostState;
   /** State buffers some step has written (the others hold their initial values). */
   touched: Set<string>;
 }
+
+export interface TensorRecord {
+  param: Parameter;
+  group: number;
+  /**
+   * history[0] is the state now, assuming every step ran. With skipNonFinite, older entries are
+   * kept so the host can roll back once the GPU confirms skipped steps.
+   */
+  history: TensorState[];
+}
+
+/** Host states kept per tensor when skipping (enough to absorb a full set of candidates). */
+const HISTORY = 2 * SKIP_CANDIDATES;
 
 /**
  * The engine side of every optimizer: param groups, validation, state buffers, and a step that
@@ -34,23 +55,26 @@ export class Optimizer<O extends object> {
   readonly paramGroups: ParamGroup<O>[];
   readonly defaults: O;
   readonly engine: Engine;
-  private readonly tensors: TensorRecord[];
+  readonly skipNonFinite: boolean;
+  /** @internal */ readonly tensors: TensorRecord[];
   private readonly label: string;
   private plan: Plan | undefined;
   private launcher: Launcher | undefined;
   private variantKeys: string[] = [];
   /** State buffers by name, one per plan segment; allocated when first needed. */
   private readonly stateBuffers = new Map<string, GPUBuffer[]>();
+  private readonly skip: SkipTracker | undefined;
   private rows: Float32Array<ArrayBuffer>;
   private disposed = false;
 
   constructor(
-    protected readonly spec: OptimizerSpec<O>,
+    readonly spec: OptimizerSpec<O>,
     params: Parameter[] | ParamGroupInput<O>[],
-    options: Partial<O> = {},
+    options: Partial<O> & OptimizerOptions = {},
   ) {
     const name = spec.name;
-    this.defaults = { ...spec.defaults, ...definedOnly(options) };
+    const { skipNonFinite = false, ...defaults } = options;
+    this.defaults = { ...spec.defaults, ...definedOnly(defaults) } as O;
     const inputs: ParamGroupInput<O>[] =
       params.length > 0 && !('params' in (params[0] as object))
         ? [{ params: params as Parameter[] } as ParamGroupInput<O>]
@@ -76,21 +100,30 @@ export class Optimizer<O extends object> {
         p.checkLive();
       }
     }
+    if (typeof skipNonFinite !== 'boolean') {
+      throw new RangeError(
+        `${name}: skipNonFinite must be a boolean, got ${String(skipNonFinite)}`,
+      );
+    }
     this.engine = this.paramGroups[0]!.params[0]!.engine;
     this.label = name.toLowerCase();
+    this.skipNonFinite = skipNonFinite;
     this.tensors = this.paramGroups.flatMap((g, group) =>
-      g.params.map((param) => ({
-        param,
-        group,
-        host: { step: 0, ...spec.hostState },
-        touched: new Set<string>(),
-      })),
+      g.params.map((param) => ({ param, group, history: [this.initialState()] })),
     );
-    this.rows = new Float32Array(this.tensors.length * spec.fields.length);
+    const rowWords = this.tensors.length * spec.fields.length;
+    this.rows = new Float32Array(skipNonFinite ? 1 + SKIP_CANDIDATES * rowWords : rowWords);
     packParameters(this.engine, [...seen], this.label);
+    this.skip = skipNonFinite ? new SkipTracker(this.engine, this.label) : undefined;
   }
 
-  private checkLive(): void {
+  /** @internal */
+  initialState(): TensorState {
+    return { host: { step: 0, ...this.spec.hostState }, touched: new Set() };
+  }
+
+  /** @internal */
+  checkLive(): void {
     if (this.disposed)
       throw new DisposedError(`${this.spec.name}: the optimizer has been disposed`);
     for (const t of this.tensors) t.param.checkLive();
@@ -113,11 +146,12 @@ export class Optimizer<O extends object> {
       fields: this.spec.fields,
       maximize,
       l2,
+      skipFlag: this.skipNonFinite,
     };
   }
 
-  /** Rebuilds the launches when a group's kernel variant changed (or on the first step). */
-  private prepare(): Launcher {
+  /** @internal Rebuilds the launches when a group's kernel variant changed (or on the first step). */
+  prepare(): Launcher {
     const variants = this.paramGroups.map((g) => this.kernelVariant(g));
     const keys = variants.map((v) => v.label);
     if (this.launcher && keys.every((k, i) => k === this.variantKeys[i])) return this.launcher;
@@ -133,21 +167,21 @@ export class Optimizer<O extends object> {
     this.allocateStates(plan);
     this.launcher?.destroy();
     const kernels = new Map(variants.map((v) => [v.label, v]));
+    const buffers = { states: this.stateBuffers, ...(this.skip ? { flags: this.skip.flags } : {}) };
     this.launcher = new Launcher(
       this.engine,
       this.label,
       plan,
       kernels,
-      { states: this.stateBuffers },
-      this.rows.length,
+      buffers,
+      this.tensors.length * this.spec.fields.length,
     );
     this.variantKeys = keys;
     return this.launcher;
   }
 
-  /** Creates missing state buffers and fills each tensor's part with its group's initial value. */
+  /** Creates missing state buffers and fills each untouched tensor part with its group's initial value. */
   private allocateStates(plan: Plan): void {
-    const fill = new Map<string, Array<[number, number]>>(); // name -> [tensor, value]
     this.tensors.forEach((t, i) => {
       for (const [name, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!))) {
         if (!this.stateBuffers.has(name)) {
@@ -158,24 +192,22 @@ export class Optimizer<O extends object> {
             ),
           );
         }
-        if (!t.touched.has(name) && init !== 0) {
-          let list = fill.get(name);
-          if (!list) fill.set(name, (list = []));
-          list.push([i, init]);
-        }
+        if (!t.history[0]!.touched.has(name) && init !== 0) this.fillState(i, name, init);
       }
     });
-    for (const [name, list] of fill) {
-      for (const [i, value] of list) {
-        const runs = this.stateRuns(i, name);
-        const data = new Float32Array(this.tensors[i]!.param.length).fill(value);
-        this.engine.writeRuns(runs, data, `${this.label}/${name}`);
-      }
-    }
   }
 
-  /** Where tensor i's state `name` lives. */
-  private stateRuns(i: number, name: string): Run[] {
+  /** @internal Writes `value` over tensor i's state `name`. */
+  fillState(i: number, name: string, value: number | Float32Array): void {
+    const data =
+      value instanceof Float32Array
+        ? value
+        : new Float32Array(this.tensors[i]!.param.length).fill(value);
+    this.engine.writeRuns(this.stateRuns(i, name), data, `${this.label}/${name}`);
+  }
+
+  /** @internal Where tensor i's state `name` lives. */
+  stateRuns(i: number, name: string): Run[] {
     const buffers = this.stateBuffers.get(name)!;
     const offsets = this.plan!.stateOffsets[i]!;
     return this.tensors[i]!.param.extents.map((e, k) => ({
@@ -186,32 +218,74 @@ export class Optimizer<O extends object> {
     }));
   }
 
+  /** Advances `state` by one step and writes its kernel scalars at rows[offset..]. */
+  private advance(group: ParamGroup<O>, names: string[], state: TensorState, offset: number): void {
+    const fresh = names.every((s) => state.touched.has(s))
+      ? NONE
+      : new Set(names.filter((s) => !state.touched.has(s)));
+    const values = this.spec.scalars(group, state.host, fresh);
+    const fields = this.spec.fields;
+    for (let f = 0; f < fields.length; f++) this.rows[offset + f] = values[fields[f]!]!;
+    for (const s of fresh) state.touched.add(s);
+  }
+
   /** One optimizer step for every parameter: encodes and submits, does not wait. */
   step(): void {
     this.checkLive();
     this.engine.throwIfFailed();
     for (const g of this.paramGroups) this.spec.validate(g);
+    const shift = this.skip?.takeShift() ?? 0;
     const launcher = this.engine.scoped(`${this.label}.prepare`, () => this.prepare());
-    const fields = this.spec.fields;
-    const F = fields.length;
+    const F = this.spec.fields.length;
     const stateNames = this.paramGroups.map((g) => Object.keys(this.spec.states(g)));
-    this.tensors.forEach((t, i) => {
-      const names = stateNames[t.group]!;
-      const fresh = names.every((s) => t.touched.has(s))
-        ? NONE
-        : new Set(names.filter((s) => !t.touched.has(s)));
-      const values = this.spec.scalars(this.paramGroups[t.group]!, t.host, fresh);
-      for (let f = 0; f < F; f++) this.rows[i * F + f] = values[fields[f]!]!;
-      for (const s of fresh) t.touched.add(s);
-    });
+    if (!this.skip) {
+      this.tensors.forEach((t, i) =>
+        this.advance(this.paramGroups[t.group]!, stateNames[t.group]!, t.history[0]!, i * F),
+      );
+    } else {
+      // Row set c: the step as it runs if c more of the unconfirmed steps were skipped.
+      new Uint32Array(this.rows.buffer, 0, 1)[0] = this.skip.confirmed;
+      const setWords = this.tensors.length * F;
+      if (shift >= this.tensors[0]!.history.length)
+        throw new Error(`${this.spec.name}: lost track of skipped steps`);
+      this.tensors.forEach((t, i) => {
+        t.history.splice(0, shift);
+        const group = this.paramGroups[t.group]!;
+        let now: TensorState | undefined;
+        for (let c = 0; c < SKIP_CANDIDATES; c++) {
+          const base = t.history[Math.min(c, t.history.length - 1)]!;
+          const next = { host: { ...base.host }, touched: new Set(base.touched) };
+          this.advance(group, stateNames[t.group]!, next, 1 + c * setWords + i * F);
+          now ??= next;
+        }
+        t.history.unshift(now!);
+        if (t.history.length > HISTORY) t.history.pop();
+      });
+    }
     this.engine.scoped(`${this.label}.step`, () => {
       launcher.writeRows(this.rows);
       const encoder = this.engine.device.createCommandEncoder({ label: `${this.label}.step` });
       const pass = encoder.beginComputePass({ label: `${this.label}.step` });
       launcher.encode(pass);
       pass.end();
+      const readback = this.skip?.encodeReadback(encoder);
       this.engine.queue.submit([encoder.finish()]);
+      if (readback) this.skip!.startReadback();
     });
+  }
+
+  /** Steps skipped so far for non-finite gradients (0 without skipNonFinite); waits for the GPU. */
+  async skippedSteps(): Promise<number> {
+    this.checkLive();
+    return this.skip ? this.skip.read() : 0;
+  }
+
+  /** @internal Brings the host's step counts in line with the GPU's skip count. */
+  async settle(): Promise<void> {
+    if (!this.skip) return;
+    await this.skip.read();
+    const shift = this.skip.takeShift();
+    for (const t of this.tensors) t.history.splice(0, Math.min(shift, t.history.length - 1));
   }
 
   /** Sets every gradient to zero (PyTorch's set_to_none=False). */
@@ -226,101 +300,33 @@ export class Optimizer<O extends object> {
   }
 
   /** The optimizer state, as PyTorch's state_dict() with camelCase names. */
-  async stateDict(): Promise<StateDict> {
+  stateDict(): Promise<StateDict> {
     this.checkLive();
-    const state: StateDict['state'] = {};
-    await Promise.all(
-      this.tensors.map(async (t, i) => {
-        const entry: Record<string, number | Float32Array> = { ...t.host };
-        for (const name of t.touched)
-          entry[name] = await this.engine.readRuns(this.stateRuns(i, name), t.param.length);
-        state[i] = entry;
-      }),
-    );
-    let index = 0;
-    const paramGroups = this.paramGroups.map((g) => {
-      const { params, ...options } = g as ParamGroup<O> & Record<string, unknown>;
-      return { ...structuredClone(options), params: params.map(() => index++) };
-    });
-    return { state, paramGroups };
+    return readStateDict(this);
   }
 
   /** Restores a stateDict(); checks everything first, so a bad dict leaves the optimizer untouched. */
   loadStateDict(sd: StateDict): void {
     this.checkLive();
-    const name = this.spec.name;
-    if (
-      !sd ||
-      typeof sd !== 'object' ||
-      !Array.isArray(sd.paramGroups) ||
-      typeof sd.state !== 'object'
-    ) {
-      throw new TypeError(`${name}.loadStateDict: expected { state, paramGroups }`);
-    }
-    if (sd.paramGroups.length !== this.paramGroups.length) {
-      throw new RangeError(
-        `${name}.loadStateDict: ${sd.paramGroups.length} param groups, expected ${this.paramGroups.length}`,
-      );
-    }
-    const groups = sd.paramGroups.map((g, i) => {
-      const { params, ...options } = g;
-      if (!Array.isArray(params) || params.length !== this.paramGroups[i]!.params.length) {
-        throw new RangeError(
-          `${name}.loadStateDict: group ${i} has ${params?.length} params, expected ${this.paramGroups[i]!.params.length}`,
-        );
-      }
-      const resolved = { ...this.defaults, ...options } as O;
-      this.spec.validate(resolved);
-      return resolved;
-    });
-    for (const [key, entry] of Object.entries(sd.state)) {
-      const i = Number(key);
-      const t = this.tensors[i];
-      if (!t)
-        throw new RangeError(
-          `${name}.loadStateDict: state for parameter ${key}, which does not exist`,
-        );
-      const allowed = new Set([
-        'step',
-        ...Object.keys(this.spec.hostState ?? {}),
-        ...Object.keys(this.spec.states(groups[t.group]!)),
-      ]);
-      for (const [field, value] of Object.entries(entry)) {
-        if (!allowed.has(field))
-          throw new RangeError(
-            `${name}.loadStateDict: parameter ${i} has state '${field}', which ${name} does not use`,
-          );
-        if (
-          value instanceof Float32Array
-            ? value.length !== t.param.length
-            : typeof value !== 'number'
-        ) {
-          throw new RangeError(
-            `${name}.loadStateDict: state '${field}' of parameter ${i} must be ${value instanceof Float32Array ? `a Float32Array of length ${t.param.length}` : 'a number'}`,
-          );
-        }
-      }
-    }
-    // Valid: apply.
+    const { groups, entries } = validateStateDict(this, sd);
     groups.forEach((o, i) =>
       Object.assign(this.paramGroups[i]!, structuredClone(o), {
         params: this.paramGroups[i]!.params,
       }),
     );
     this.prepare();
+    this.skip?.reset();
     this.tensors.forEach((t, i) => {
-      const entry = sd.state[i] ?? {};
-      t.host = { step: 0, ...this.spec.hostState };
-      t.touched.clear();
-      for (const [field, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!))) {
-        const value = entry[field];
-        const data =
-          value instanceof Float32Array ? value : new Float32Array(t.param.length).fill(init);
-        this.engine.writeRuns(this.stateRuns(i, field), data, `${this.label}/${field}`);
-        if (value instanceof Float32Array) t.touched.add(field);
+      const entry = entries[i] ?? {};
+      const state = this.initialState();
+      for (const [name, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!))) {
+        const value = entry[name];
+        this.fillState(i, name, value instanceof Float32Array ? value : init);
+        if (value instanceof Float32Array) state.touched.add(name);
       }
       for (const [field, value] of Object.entries(entry))
-        if (typeof value === 'number') t.host[field] = value;
+        if (typeof value === 'number') state.host[field] = value;
+      t.history = [state];
     });
   }
 
@@ -329,6 +335,7 @@ export class Optimizer<O extends object> {
     if (this.disposed) return;
     this.disposed = true;
     this.launcher?.destroy();
+    this.skip?.destroy();
     for (const list of this.stateBuffers.values()) for (const b of list) b.destroy();
   }
 }

@@ -1,4 +1,4 @@
-import { Optimizer, type ParamGroupInput } from '../optimizer.ts';
+import { Optimizer, type OptimizerOptions, type ParamGroupInput } from '../optimizer.ts';
 import type { Parameter } from '../parameter.ts';
 import { adadeltaSpec } from './adadelta.ts';
 import { adagradSpec } from './adagrad.ts';
@@ -37,12 +37,15 @@ type OptionsOf<S> = S extends OptimizerSpec<infer O> ? O : never;
 /** A constructor `new X(params, options?)` with the spec's options, named after the optimizer. */
 export type OptimizerClass<O extends object> = new (
   params: Parameter[] | ParamGroupInput<O>[],
-  options?: Partial<O>,
+  options?: Partial<O> & OptimizerOptions,
 ) => Optimizer<O>;
 
 export function optimizerClass<O extends object>(spec: OptimizerSpec<O>): OptimizerClass<O> {
   const cls = class extends Optimizer<O> {
-    constructor(params: Parameter[] | ParamGroupInput<O>[], options: Partial<O> = {}) {
+    constructor(
+      params: Parameter[] | ParamGroupInput<O>[],
+      options: Partial<O> & OptimizerOptions = {},
+    ) {
       super(spec, params, options);
     }
   };

@@ -97,8 +97,8 @@ export function mismatchTable(rows: Mismatch[]): string {
     String(r.index),
     fmt(r.got),
     fmt(r.expected),
-    r.error.toExponential(3),
-    r.bound.toExponential(3),
+    r.error == null ? 'Inf' : r.error.toExponential(3),
+    r.bound == null ? 'Inf' : r.bound.toExponential(3),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
   const line = (cells: string[]) => cells.map((s, c) => s.padStart(widths[c]!)).join(' | ');

@@ -20,7 +20,11 @@ afterAll(async () => {
 describe('invalid hyperparameters throw a RangeError naming the option, before any GPU work', () => {
   it.each([
     ['SGD', { lr: -0.1 }, /SGD: lr must be >= 0, got -0.1/],
-    ['SGD', { nesterov: true }, /SGD: nesterov requires momentum > 0 and dampening = 0, got momentum 0, dampening 0/],
+    [
+      'SGD',
+      { nesterov: true },
+      /SGD: nesterov requires momentum > 0 and dampening = 0, got momentum 0, dampening 0/,
+    ],
     ['SGD', { nesterov: true, momentum: 0.9, dampening: 0.1 }, /nesterov requires.*dampening 0.1/],
     ['Adam', { betas: [1, 0.999] }, /Adam: betas\[0\] must be in \[0, 1\), got 1/],
     ['Adam', { betas: [0.9, -0.1] }, /Adam: betas\[1\] must be in \[0, 1\), got -0.1/],
@@ -75,7 +79,11 @@ describe('invalid hyperparameters throw a RangeError naming the option, before a
       const after = Array.from(await w.read());
       const stateAfter = await opt.stateDict();
       engine.dispose();
-      return { message, same: before.join() === after.join(), steps: [stateBefore.state[0]!.step, stateAfter.state[0]!.step] };
+      return {
+        message,
+        same: before.join() === after.join(),
+        steps: [stateBefore.state[0]!.step, stateAfter.state[0]!.step],
+      };
     });
     expect(r.message).toBe('RangeError: Adam: betas[1] must be in [0, 1), got 1');
     expect(r.same).toBe(true);
@@ -151,14 +159,22 @@ it('WebGPU validation errors and shader compilation messages become errors namin
   const r = await page.evaluate(async () => {
     const { createEngine } = window.webgpuOptim;
     const engine = await createEngine();
-    engine.scoped('custom/broken', () => engine.pipelines.get('custom/broken', '@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }'));
+    engine.scoped('custom/broken', () =>
+      engine.pipelines.get(
+        'custom/broken',
+        '@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }',
+      ),
+    );
     let message = '';
     try {
       await engine.sync();
     } catch (e) {
       message = `${(e as Error).name}: ${(e as Error).message}`;
     }
-    const clearedAfterThrow = await engine.sync().then(() => true, () => false);
+    const clearedAfterThrow = await engine.sync().then(
+      () => true,
+      () => false,
+    );
     engine.dispose();
     return { message, clearedAfterThrow };
   });
@@ -185,7 +201,11 @@ it('hyperparameters change between steps without recompiling, and take effect at
     return { values, recompiled };
   });
   // p = 1 - 0.5*g - 0.25*g
-  expect(r.values).toEqual([1, 2, 3, 4, 5].map((g) => Math.fround(Math.fround(1 - Math.fround(0.5 * g)) - Math.fround(0.25 * g))));
+  expect(r.values).toEqual(
+    [1, 2, 3, 4, 5].map((g) =>
+      Math.fround(Math.fround(1 - Math.fround(0.5 * g)) - Math.fround(0.25 * g)),
+    ),
+  );
   expect(r.recompiled).toBe(0);
 });
 
@@ -197,7 +217,9 @@ it('zeroGrad sets every gradient to zero', async () => {
     ws.forEach((w) => w.grad.write(new Float32Array(w.length).fill(2)));
     const opt = new Adam(ws);
     opt.zeroGrad();
-    const sums = await Promise.all(ws.map(async (w) => (await w.grad.read()).reduce((a, b) => a + Math.abs(b), 0)));
+    const sums = await Promise.all(
+      ws.map(async (w) => (await w.grad.read()).reduce((a, b) => a + Math.abs(b), 0)),
+    );
     engine.dispose();
     return sums;
   });
@@ -218,7 +240,10 @@ it('the zero-copy form never destroys caller-owned buffers', async () => {
     opt.step();
     opt.dispose();
     w.dispose();
-    const staging = engine.device.createBuffer({ size: 64, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = engine.device.createBuffer({
+      size: 64,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     const encoder = engine.device.createCommandEncoder();
     encoder.copyBufferToBuffer(buffer, 0, staging, 0, 64);
     engine.queue.submit([encoder.finish()]);
@@ -237,51 +262,77 @@ describe('checkpoints', () => {
     ['Adam', { lr: 0.01, amsgrad: true }],
     ['Adagrad', { lr: 0.1, initialAccumulatorValue: 0.5 }],
     ['RMSprop', { lr: 0.01, centered: true, momentum: 0.9 }],
-  ] as const)('%s: stateDict round trip + one more step is bit-identical to an uninterrupted run', async (name, options) => {
-    const r = await page.evaluate(
-      async (name, options) => {
-        const { createEngine, optimizers } = window.webgpuOptim;
-        const engine = await createEngine();
-        const sizes = [5, 1030, 3];
-        const init = sizes.map((n, k) => Float32Array.from({ length: n }, (_, i) => Math.sin(i + k)));
-        const grad = (t: number, n: number, k: number) => Float32Array.from({ length: n }, (_, i) => Math.cos(i * t + k));
-        const run = (steps: number, opt: { step(): void }, ws: Array<{ grad: { write(g: Float32Array): void }; length: number }>, from = 1) => {
-          for (let t = from; t < from + steps; t++) {
-            ws.forEach((w, k) => w.grad.write(grad(t, w.length, k)));
-            opt.step();
-          }
-        };
-        const Opt = optimizers[name as 'SGD'];
-        // Uninterrupted: 6 steps.
-        const a = init.map((v) => engine.parameter(v));
-        const optA = new Opt([{ params: [a[0]!, a[1]!] }, { params: [a[2]!], lr: 0.05 }], options as object);
-        run(6, optA, a);
-        // Interrupted after 5 steps, restored into a fresh optimizer over copies of the parameters.
-        const b = init.map((v) => engine.parameter(v));
-        const optB = new Opt([{ params: [b[0]!, b[1]!] }, { params: [b[2]!], lr: 0.05 }], options as object);
-        run(5, optB, b);
-        const sd = await optB.stateDict();
-        const c = await Promise.all(b.map(async (w) => engine.parameter(await w.read())));
-        const optC = new Opt([{ params: [c[0]!, c[1]!] }, { params: [c[2]!] }], options as object);
-        optC.loadStateDict(sd);
-        run(1, optC, c, 6);
-        const va = await Promise.all(a.map((w) => w.read()));
-        const vc = await Promise.all(c.map((w) => w.read()));
-        const identical = va.every((x, k) => x.every((v, i) => Object.is(v, vc[k]![i])));
-        const sdC = await optC.stateDict();
-        await engine.sync();
-        engine.dispose();
-        return { identical, keys: Object.keys(sd.state[0]!).sort(), groups: sd.paramGroups.map((g) => g.params), lr: sdC.paramGroups[1]!.lr, step: sdC.state[2]!.step };
-      },
-      name,
-      options,
-    );
-    expect(r.identical).toBe(true);
-    expect(r.groups).toEqual([[0, 1], [2]]);
-    expect(r.lr).toBe(0.05);
-    expect(r.step).toBe(6);
-    expect(r.keys.length).toBeGreaterThan(1);
-  });
+  ] as const)(
+    '%s: stateDict round trip + one more step is bit-identical to an uninterrupted run',
+    async (name, options) => {
+      const r = await page.evaluate(
+        async (name, options) => {
+          const { createEngine, optimizers } = window.webgpuOptim;
+          const engine = await createEngine();
+          const sizes = [5, 1030, 3];
+          const init = sizes.map((n, k) =>
+            Float32Array.from({ length: n }, (_, i) => Math.sin(i + k)),
+          );
+          const grad = (t: number, n: number, k: number) =>
+            Float32Array.from({ length: n }, (_, i) => Math.cos(i * t + k));
+          const run = (
+            steps: number,
+            opt: { step(): void },
+            ws: Array<{ grad: { write(g: Float32Array): void }; length: number }>,
+            from = 1,
+          ) => {
+            for (let t = from; t < from + steps; t++) {
+              ws.forEach((w, k) => w.grad.write(grad(t, w.length, k)));
+              opt.step();
+            }
+          };
+          const Opt = optimizers[name as 'SGD'];
+          // Uninterrupted: 6 steps.
+          const a = init.map((v) => engine.parameter(v));
+          const optA = new Opt(
+            [{ params: [a[0]!, a[1]!] }, { params: [a[2]!], lr: 0.05 }],
+            options as object,
+          );
+          run(6, optA, a);
+          // Interrupted after 5 steps, restored into a fresh optimizer over copies of the parameters.
+          const b = init.map((v) => engine.parameter(v));
+          const optB = new Opt(
+            [{ params: [b[0]!, b[1]!] }, { params: [b[2]!], lr: 0.05 }],
+            options as object,
+          );
+          run(5, optB, b);
+          const sd = await optB.stateDict();
+          const c = await Promise.all(b.map(async (w) => engine.parameter(await w.read())));
+          const optC = new Opt(
+            [{ params: [c[0]!, c[1]!] }, { params: [c[2]!] }],
+            options as object,
+          );
+          optC.loadStateDict(sd);
+          run(1, optC, c, 6);
+          const va = await Promise.all(a.map((w) => w.read()));
+          const vc = await Promise.all(c.map((w) => w.read()));
+          const identical = va.every((x, k) => x.every((v, i) => Object.is(v, vc[k]![i])));
+          const sdC = await optC.stateDict();
+          await engine.sync();
+          engine.dispose();
+          return {
+            identical,
+            keys: Object.keys(sd.state[0]!).sort(),
+            groups: sd.paramGroups.map((g) => g.params),
+            lr: sdC.paramGroups[1]!.lr,
+            step: sdC.state[2]!.step,
+          };
+        },
+        name,
+        options,
+      );
+      expect(r.identical).toBe(true);
+      expect(r.groups).toEqual([[0, 1], [2]]);
+      expect(r.lr).toBe(0.05);
+      expect(r.step).toBe(6);
+      expect(r.keys.length).toBeGreaterThan(1);
+    },
+  );
 
   it('loading a dict of the wrong shape or optimizer kind throws and leaves the optimizer untouched', async () => {
     const r = await page.evaluate(async () => {
@@ -336,4 +387,37 @@ describe('checkpoints', () => {
     ]);
     expect(r.same).toBe(true);
   });
+});
+
+it('without skipNonFinite a NaN gradient propagates as in torch.optim; with it the step is skipped', async () => {
+  const r = await page.evaluate(async () => {
+    const { createEngine, SGD, Adam } = window.webgpuOptim;
+    const engine = await createEngine();
+    const run = async (skipNonFinite: boolean) => {
+      const a = engine.parameter(new Float32Array([1, 2, 3, 4]));
+      const b = engine.parameter(new Float32Array([5, 6]));
+      a.grad.write(new Float32Array([0.5, NaN, 0.5, 0.5]));
+      b.grad.write(new Float32Array([0.5, 0.5]));
+      const sgd = new SGD([a, b], { lr: 1, skipNonFinite });
+      sgd.step();
+      return {
+        a: Array.from(await a.read()),
+        b: Array.from(await b.read()),
+        skipped: await sgd.skippedSteps(),
+      };
+    };
+    const adamNaN = async () => {
+      const w = engine.parameter(new Float32Array([1, 2]));
+      w.grad.write(new Float32Array([Infinity, 1]));
+      const adam = new Adam([w], { lr: 0.1 });
+      adam.step();
+      return Array.from(await w.read()).map(String);
+    };
+    const out = { plain: await run(false), skipping: await run(true), adam: await adamNaN() };
+    engine.dispose();
+    return out;
+  });
+  expect(r.plain).toEqual({ a: [0.5, null, 2.5, 3.5], b: [4.5, 5.5], skipped: 0 }); // NaN serialises as null
+  expect(r.skipping).toEqual({ a: [1, 2, 3, 4], b: [5, 6], skipped: 1 });
+  expect(r.adam).toEqual(['NaN', '1.899999976158142']);
 });

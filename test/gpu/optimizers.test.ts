@@ -34,6 +34,19 @@ const layouts: Array<{
     case: { groups: [{ sizes: [257] }], wrap: { offset: 1, gradOffset: 3 } },
   },
   {
+    name: 'skipNonFinite, NaN/Inf at steps 2,3,5,6,7 unconfirmed (no await between steps)',
+    case: {
+      groups: [{ sizes: [257, 1030] }],
+      skipNonFinite: true,
+      nonFiniteSteps: [2, 3, 5, 6, 7],
+      checkEvery: 20,
+    },
+  },
+  {
+    name: 'skipNonFinite, NaN/Inf at steps 1,4,9 with reads between steps',
+    case: { groups: [{ sizes: [3, 70001] }], skipNonFinite: true, nonFiniteSteps: [1, 4, 9] },
+  },
+  {
     name: 'zero-copy, vec4 body + scalar tail',
     case: { groups: [{ sizes: [1030] }], wrap: { offset: 4, gradOffset: 8 } },
   },
