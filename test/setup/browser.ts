@@ -40,7 +40,11 @@ export async function startBrowserAndServer(adapter: 'default' | 'compat'): Prom
   server: ViteDevServer;
   baseUrl: string;
 }> {
-  const server = await createServer({ logLevel: 'error', server: { host: '127.0.0.1', port: 0 } });
+  // No HMR or file watching: a page must not reload under a running test when a file changes.
+  const server = await createServer({
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
+  });
   await server.listen();
   const baseUrl = server.resolvedUrls!.local[0]!.replace(/\/$/, '');
   const browser = await puppeteer.launch({
