@@ -68,6 +68,25 @@ fn hyper(tensor: u32) -> Hyper {
 /** The skip-gate: a non-finite gradient was found this step, or too many skips are unconfirmed. */
 const skipGuard = `if (flags[0] != 0u || flags[1] - table[launch.rowBase] >= ${SKIP_CANDIDATES}u) { return; }`;
 
+/**
+ * Sums `acc` over the workgroup into sums[0] in two barrier rounds (16 lanes add 16 values each,
+ * then lane 0 adds those 16): software rasterisers such as SwiftShader pay per barrier, and the
+ * error stays that of a two-level pairwise sum. Every lane must reach it (uniform control flow).
+ */
+export const workgroupSum = `  sums[lane] = acc;
+  workgroupBarrier();
+  if (lane < 16u) {
+    var partial = sums[lane * 16u];
+    for (var i = 1u; i < 16u; i = i + 1u) { partial = partial + sums[lane * 16u + i]; }
+    sums[lane * 16u] = partial;
+  }
+  workgroupBarrier();
+  if (lane == 0u) {
+    var total = sums[0];
+    for (var i = 1u; i < 16u; i = i + 1u) { total = total + sums[i * 16u]; }
+    sums[0] = total;
+  }`;
+
 /** Squared-norm accumulator type for k norms. */
 const accType = (k: number) => (k === 1 ? 'f32' : `vec${k}<f32>`);
 
@@ -173,12 +192,7 @@ ${declare}
 ${k.body}
     acc = ${accType(K)}(${squares});
   }
-  sums[lane] = acc;
-  workgroupBarrier();
-  for (var s = ${BLOCK_LANES / 2}u; s > 0u; s = s >> 1u) {
-    if (lane < s) { sums[lane] = sums[lane] + sums[lane + s]; }
-    workgroupBarrier();
-  }
+${workgroupSum}
   if (lane == 0u) {
 ${writes}
   }
@@ -217,12 +231,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: ve
   for (var i = table[r.partialTable + t] + lane; i < last; i = i + ${BLOCK_LANES}u) {
     acc = acc + ${load};
   }
-  sums[lane] = acc;
-  workgroupBarrier();
-  for (var s = ${BLOCK_LANES / 2}u; s > 0u; s = s >> 1u) {
-    if (lane < s) { sums[lane] = sums[lane] + sums[lane + s]; }
-    workgroupBarrier();
-  }
+${workgroupSum}
   if (lane == 0u) {
 ${writes}
   }
