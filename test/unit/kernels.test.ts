@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import {
+  elementwiseKernel,
+  hyperStruct,
+  normKernel,
+  reduceKernel,
+} from '../../shaders/common.wgsl.ts';
+import { createEngine } from '../../src/engine.ts';
+import { WebGPUUnavailableError } from '../../src/errors.ts';
+import { optimizerSpecs } from '../../src/optimizers/registry.ts';
+
+/** Kernel text generation and option validation, checked in Node without a GPU. */
+describe('uniform packing: one field list makes both the WGSL struct and the row layout', () => {
+  it('fields become f32 members in order, loaded from consecutive words', () => {
+    const text = hyperStruct(['lr', 'beta1', 'eps']);
+    expect(text).toMatch(/struct Hyper \{\s*lr: f32,\s*beta1: f32,\s*eps: f32,/);
+    expect(text).toContain('let o = launch.rowBase + tensor * 3u;');
+    expect(text).toContain('bitcast<f32>(table[o + 0u]),');
+    expect(text).toContain('bitcast<f32>(table[o + 2u]),');
+  });
+  it('with skipping, rows come from the candidate set matching the GPU skip count', () => {
+    expect(hyperStruct(['lr'], true)).toContain(
+      'launch.rowBase + 1u + (flags[1] - table[launch.rowBase]) * launch.rowStride',
+    );
+  });
+});
+
+describe.each(Object.entries(optimizerSpecs))('%s kernel text', (name, spec) => {
+  const variant = spec.variant(spec.defaults as never);
+  const kernel = {
+    label: name,
+    fields: spec.fields,
+    states: Object.keys(spec.states(spec.defaults as never)),
+    body: spec.body({ ...variant, normPass: false }),
+    maximize: true,
+    l2: spec.l2,
+  };
+  it.each([1, 4] as const)(
+    'vec%i: bindings, loads and stores for every state; every field used is declared',
+    (vec) => {
+      const code = elementwiseKernel({ ...kernel, vec });
+      expect(code).toContain(vec === 4 ? 'alias T = vec4<f32>;' : 'alias T = f32;');
+      for (const s of kernel.states) {
+        expect(code).toContain(`var<storage, read_write> ${s}Buf: array<T>;`);
+        expect(code).toContain(`var ${s} = ${s}Buf[si];`);
+        expect(code).toContain(`${s}Buf[si] = ${s};`);
+      }
+      for (const used of code.matchAll(/\bh\.(\w+)/g)) expect(spec.fields).toContain(used[1]);
+      expect(code).not.toMatch(/#(if|else|endif)/);
+    },
+  );
+  it('options outside their domain throw RangeErrors naming the option', () => {
+    const bad = { ...spec.defaults, lr: -1 };
+    expect(() => spec.validate(bad as never)).toThrow(new RegExp(`^${name}: lr `));
+  });
+  if (spec.norms) {
+    it('the norm pass assigns every norm vector', () => {
+      const code = normKernel({
+        ...kernel,
+        vec: 4,
+        norms: spec.norms,
+        body: spec.body({ ...variant, normPass: true }),
+      });
+      for (let j = 0; j < spec.norms!; j++) expect(code).toMatch(new RegExp(`n${j} = `));
+    });
+  }
+});
+
+it('the per-tensor reduction writes norms, or squared norms for clipping', () => {
+  expect(reduceKernel(2, true)).toContain('= sqrt(sums[0][1]);');
+  expect(reduceKernel(1, false)).toContain('= sums[0];');
+});
+
+it('createEngine reports clearly where WebGPU is unavailable (Node has no navigator.gpu)', async () => {
+  await expect(createEngine()).rejects.toThrow(WebGPUUnavailableError);
+  await expect(createEngine()).rejects.toThrow(/navigator\.gpu is undefined/);
+});

@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest';
+import { chunks, pageElements, padToVec4, workgroupGrid } from '../../src/limits.ts';
+import type { Extent, Page } from '../../src/parameter.ts';
+import { BLOCK_LANES, BLOCK_WORDS, packBlocks, planStep, type PlanTensor } from '../../src/plan.ts';
+
+/** Dispatch and layout math, in Node (no GPU): GPUBuffers are stand-in objects here. */
+const buffer = (name: string) => ({ label: name }) as unknown as GPUBuffer;
+
+function pagedTensor(page: Page, offset: number, length: number, variant = 'v'): PlanTensor {
+  const extent: Extent = {
+    start: 0,
+    length,
+    param: page.param,
+    paramOffset: offset,
+    grad: page.grad,
+    gradOffset: offset,
+    page,
+  };
+  return { extents: [extent], padded: true, variant };
+}
+
+describe('workgroupGrid', () => {
+  it.each([
+    [1, 65535, [1, 1]],
+    [65535, 65535, [65535, 1]],
+    [65536, 65535, [32768, 2]],
+    [65537, 65535, [32769, 2]],
+    [16, 4, [4, 4]],
+    [13, 4, [4, 4]],
+    [5, 4, [3, 2]],
+    [0, 4, [0, 1]],
+  ] as const)('%i workgroups, at most %i per dimension -> %j', (count, max, grid) => {
+    const [x, y] = workgroupGrid(count, max);
+    expect([x, y]).toEqual(grid);
+    expect(x * y).toBeGreaterThanOrEqual(count);
+    expect(x).toBeLessThanOrEqual(max);
+    expect(y).toBeLessThanOrEqual(max);
+  });
+  it('refuses more than max^2 workgroups', () => {
+    expect(() => workgroupGrid(17, 4)).toThrow(RangeError);
+  });
+});
+
+describe('sizes', () => {
+  it('pages hold a multiple of 4 elements within both limits', () => {
+    expect(pageElements(65536, 1 << 30)).toBe(16384);
+    expect(pageElements(1 << 30, 100)).toBe(24);
+    expect(pageElements(134217728, 268435456)).toBe(33554432);
+  });
+  it('padToVec4 and chunks', () => {
+    expect([0, 1, 4, 5, 255].map(padToVec4)).toEqual([0, 4, 4, 8, 256]);
+    expect(chunks(10, 4)).toEqual([
+      [0, 4],
+      [4, 8],
+      [8, 10],
+    ]);
+  });
+});
+
+describe('planStep', () => {
+  const page: Page = { param: buffer('p'), grad: buffer('g'), elements: 4096, live: 2 };
+
+  it('packed tensors of one page share one vec4 launch; blocks never span tensors', () => {
+    const plan = planStep(
+      [pagedTensor(page, 0, 1), pagedTensor(page, 4, 1025), pagedTensor(page, 1032, 3)],
+      1 << 30,
+    );
+    expect(plan.segments).toHaveLength(1);
+    expect(plan.launches).toEqual([
+      { segment: 0, variant: 'v', vec: 4, blockBase: 0, blockCount: 4 },
+    ]);
+    // vec4 units: tensor 1 has ceil(1025/4) = 257 vec4 = one full block + one of 1.
+    expect(plan.blocks.map((b) => [b.param, b.count, b.tensor])).toEqual([
+      [0, 1, 0],
+      [1, BLOCK_LANES, 1],
+      [1 + BLOCK_LANES, 1, 1],
+      [258, 1, 2],
+    ]);
+    expect(plan.partialBase).toEqual([0, 1, 3, 4]);
+    expect(plan.stateOffsets).toEqual([[[0, 0]], [[0, 4]], [[0, 1032]]]);
+  });
+
+  it('caller-owned buffers: vec4 body and scalar tail when aligned, scalar when not', () => {
+    const aligned: PlanTensor = {
+      extents: [
+        {
+          start: 0,
+          length: 1030,
+          param: buffer('a'),
+          paramOffset: 4,
+          grad: buffer('ag'),
+          gradOffset: 8,
+        },
+      ],
+      padded: false,
+      variant: 'v',
+    };
+    const misaligned: PlanTensor = {
+      extents: [
+        {
+          start: 0,
+          length: 257,
+          param: buffer('b'),
+          paramOffset: 1,
+          grad: buffer('bg'),
+          gradOffset: 3,
+        },
+      ],
+      padded: false,
+      variant: 'v',
+    };
+    const plan = planStep([aligned, misaligned], 1 << 30);
+    expect(plan.segments.map((s) => s.stateElements)).toEqual([1032, 260]);
+    const byVec = plan.launches.map((l) => [l.segment, l.vec, l.blockCount]);
+    expect(byVec).toEqual([
+      [0, 1, 1],
+      [0, 4, 2],
+      [1, 1, 2],
+    ]);
+    const tail = plan.blocks[plan.launches[0]!.blockBase]!;
+    expect(tail).toMatchObject({
+      param: 4 + 1028,
+      grad: 8 + 1028,
+      state: 1028,
+      count: 2,
+      tensor: 0,
+    });
+    const body = plan.blocks[plan.launches[1]!.blockBase]!;
+    expect(body).toMatchObject({ param: 1, grad: 2, state: 0, count: 256, tensor: 0 });
+  });
+
+  it('launches split at maxBlocksPerLaunch and are grouped by kernel variant', () => {
+    const tensors = [pagedTensor(page, 0, 4096, 'a')];
+    const page2: Page = { param: buffer('p2'), grad: buffer('g2'), elements: 8, live: 1 };
+    tensors.push(pagedTensor(page2, 0, 5, 'b'));
+    const plan = planStep(tensors, 3);
+    expect(plan.launches.map((l) => [l.variant, l.segment, l.blockCount])).toEqual([
+      ['a', 0, 3],
+      ['a', 0, 1],
+      ['b', 1, 1],
+    ]);
+    expect(plan.launches.map((l) => l.blockBase)).toEqual([0, 3, 4]);
+  });
+
+  it('a tensor split across pages keeps consecutive partial-sum slots', () => {
+    const p1: Page = { param: buffer('p1'), grad: buffer('g1'), elements: 2048, live: 1 };
+    const p2: Page = { param: buffer('p2'), grad: buffer('g2'), elements: 2048, live: 2 };
+    const big: PlanTensor = {
+      extents: [
+        {
+          start: 0,
+          length: 2048,
+          param: p1.param,
+          paramOffset: 0,
+          grad: p1.grad,
+          gradOffset: 0,
+          page: p1,
+        },
+        {
+          start: 2048,
+          length: 1000,
+          param: p2.param,
+          paramOffset: 0,
+          grad: p2.grad,
+          gradOffset: 0,
+          page: p2,
+        },
+      ],
+      padded: true,
+      variant: 'v',
+    };
+    const plan = planStep([big, pagedTensor(p2, 1000, 8)], 1 << 30);
+    const partials = plan.blocks
+      .filter((b) => b.tensor === 0)
+      .map((b) => b.partial)
+      .sort((a, b) => a - b);
+    expect(partials).toEqual([0, 1, 2]);
+    expect(plan.partialBase).toEqual([0, 3, 4]);
+  });
+
+  it('packBlocks writes BLOCK_WORDS words per block', () => {
+    const out = new Uint32Array(2 * BLOCK_WORDS);
+    packBlocks(
+      [
+        { param: 1, grad: 2, state: 3, count: 4, tensor: 5, partial: 6 },
+        { param: 7, grad: 8, state: 9, count: 10, tensor: 11, partial: 12 },
+      ],
+      out,
+    );
+    expect(Array.from(out)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+});
