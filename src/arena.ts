@@ -2,17 +2,28 @@ import type { Engine } from './engine.ts';
 import { padToVec4 } from './limits.ts';
 import type { Extent, Page, Parameter } from './parameter.ts';
 
+/** Tensors at least this long (or longer than a page) keep their own buffers as pages. */
+export const OWN_PAGE_ELEMENTS = 1 << 20;
+
 /**
  * Moves engine-owned parameters (and their gradients) into shared pages, back to back on vec4
  * boundaries, so an optimizer step over hundreds of tensors is one dispatch per page rather than
  * one per tensor. A tensor that does not fit in the rest of a page continues in the next one.
- * Values move by GPU copies; nothing is read back. Caller-owned and already packed parameters
- * stay where they are.
+ * Values move by GPU copies; nothing is read back. Large tensors are not copied: their own
+ * buffers become their pages (a copy would double peak memory for no fewer dispatches).
+ * Caller-owned and already packed parameters stay where they are.
  */
 export function packParameters(engine: Engine, params: Parameter[], label: string): void {
-  const movable = [...new Set(params)].filter((p) => p.ownership === 'engine');
-  if (movable.length === 0) return;
   const capacity = engine.pageElements;
+  const engineOwned = [...new Set(params)].filter((p) => p.ownership === 'engine');
+  for (const p of engineOwned) {
+    if (p.length < OWN_PAGE_ELEMENTS && p.length <= capacity) continue;
+    for (const e of p.extents)
+      e.page = { param: e.param, grad: e.grad, elements: padToVec4(e.length), live: 1 };
+    p.ownership = 'packed';
+  }
+  const movable = engineOwned.filter((p) => p.ownership === 'engine');
+  if (movable.length === 0) return;
 
   // Lay out: [parameter, extent start, length, page index, offset in page].
   const placements: Array<{

@@ -19,7 +19,16 @@ export interface EngineOptions {
   powerPreference?: GPUPowerPreference;
   /** Lower the limits the engine plans buffers and dispatches with (never above the device's). */
   limits?: Partial<PlanningLimits>;
+  /**
+   * Largest buffer the engine allocates for a page of tensors (default 256 MiB): allocations near
+   * maxBufferSize fail on some drivers (SwiftShader refuses 1 GiB though it reports it), and
+   * smaller pages cost one dispatch each, nothing more.
+   */
+  pageBytes?: number;
 }
+
+/** Default largest page (see EngineOptions.pageBytes). */
+export const DEFAULT_PAGE_BYTES = 256 * 2 ** 20;
 
 /** Options of the zero-copy form: wrap buffers the caller owns. */
 export interface WrapOptions {
@@ -56,6 +65,7 @@ export class Engine {
     readonly adapterDescription: string,
     private readonly ownsDevice: boolean,
     limits: Partial<PlanningLimits> = {},
+    pageBytes = DEFAULT_PAGE_BYTES,
   ) {
     this.queue = device.queue;
     const lower = (name: keyof PlanningLimits) =>
@@ -66,7 +76,7 @@ export class Engine {
       maxComputeWorkgroupsPerDimension: lower('maxComputeWorkgroupsPerDimension'),
     };
     this.pageElements = pageElements(
-      this.limits.maxStorageBufferBindingSize,
+      Math.min(this.limits.maxStorageBufferBindingSize, pageBytes),
       this.limits.maxBufferSize,
     );
     this.pipelines = new PipelineCache(device, (label, message) => this.report(label, message));
@@ -259,7 +269,7 @@ const ownedGrads = new WeakSet<Parameter>();
  */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
   if (options.device) {
-    return new Engine(options.device, 'shared device', false, options.limits);
+    return new Engine(options.device, 'shared device', false, options.limits, options.pageBytes);
   }
   const gpu = typeof navigator === 'undefined' ? undefined : navigator.gpu;
   if (!gpu) {
@@ -302,7 +312,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const description =
     [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
     'unknown adapter';
-  const engine = new Engine(device, description, true, options.limits);
+  const engine = new Engine(device, description, true, options.limits, options.pageBytes);
   void device.lost.then((lost) => {
     if (lost.reason !== 'destroyed') engine.report('device', `device lost: ${lost.message}`);
   });

@@ -150,7 +150,7 @@ export function planStep(tensors: PlanTensor[], maxBlocksPerLaunch: number): Pla
       const key = JSON.stringify([variant, p.segment, vec]);
       let g = groups.get(key);
       if (!g) groups.set(key, (g = []));
-      g.push(...list);
+      for (const b of list) g.push(b); // not push(...list): a large tensor has millions of blocks
     }
   }
   // Partial-sum slots: consecutive per tensor, in block order within the tensor.

@@ -16,7 +16,6 @@ export interface SchedulableGroup {
   initialLr?: number;
   momentum?: number;
   betas?: [number, number];
-  [key: string]: unknown;
 }
 
 /** Anything with param groups: every optimizer of this package. */

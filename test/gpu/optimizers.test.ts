@@ -21,11 +21,12 @@ const layouts: Array<{
   { name: 'size 1 alone', case: { groups: [{ sizes: [1] }] } },
   { name: 'size 65537', case: { groups: [{ sizes: [65537] }] } },
   {
-    // 16-block pages and at most 4 workgroups per grid dimension: 70001 elements span 5 pages,
+    // 16-block pages and at most 4 workgroups per grid dimension: 70001 elements span 5 pages of
+    // their own, two 10000-element tensors share pages (the second continues on the next page),
     // each page needs a 2-D grid (more workgroups than one dimension allows) and several launches.
-    name: 'size 70001 over lowered binding and grid limits',
+    name: 'sizes 70001, 5, 10000, 10000 over lowered binding and grid limits',
     case: {
-      groups: [{ sizes: [70001, 5] }],
+      groups: [{ sizes: [70001, 5, 10000, 10000] }],
       limits: { maxStorageBufferBindingSize: 65536, maxComputeWorkgroupsPerDimension: 4 },
     },
   },
