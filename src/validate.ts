@@ -47,3 +47,12 @@ export function check(
 ): void {
   for (const [name, rule] of Object.entries(checks)) rule(owner, name, options[name]);
 }
+
+/** The options every Adam-family optimizer shares (Adam, AdamW, Adamax, NAdam, RAdam, LAMB). */
+export const adamFamilyChecks: Record<string, Check> = {
+  lr: nonNegative,
+  betas,
+  eps: positive,
+  weightDecay: nonNegative,
+  maximize: boolean,
+};

@@ -1,6 +1,6 @@
 import { adamBody } from '../../shaders/adam.wgsl.ts';
 import { adamBiasCorrections, adamReference, type AdamOptions } from '../reference/adam.ts';
-import { betas, boolean, check, nonNegative, positive } from '../validate.ts';
+import { adamFamilyChecks, boolean, check } from '../validate.ts';
 import type { HostState, OptimizerSpec } from './spec.ts';
 
 /**
@@ -48,14 +48,7 @@ export const adamSpec: OptimizerSpec<AdamOptions> = {
 
 /** Option checks shared by Adam and AdamW. */
 export function validateAdam(name: string, o: AdamOptions): void {
-  check(name, o as never, {
-    lr: nonNegative,
-    betas,
-    eps: positive,
-    weightDecay: nonNegative,
-    amsgrad: boolean,
-    maximize: boolean,
-  });
+  check(name, o as never, { ...adamFamilyChecks, amsgrad: boolean });
 }
 
 export function adamStates(o: AdamOptions): Record<string, number> {

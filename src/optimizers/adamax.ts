@@ -1,6 +1,6 @@
 import { adamaxBody } from '../../shaders/adamax.wgsl.ts';
 import { adamaxReference, type AdamaxOptions } from '../reference/adamax.ts';
-import { betas, boolean, check, nonNegative, positive } from '../validate.ts';
+import { adamFamilyChecks, check } from '../validate.ts';
 import type { OptimizerSpec } from './spec.ts';
 
 /**
@@ -13,14 +13,7 @@ import type { OptimizerSpec } from './spec.ts';
 export const adamaxSpec: OptimizerSpec<AdamaxOptions> = {
   name: 'Adamax',
   defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false },
-  validate: (o) =>
-    check('Adamax', o as never, {
-      lr: nonNegative,
-      betas,
-      eps: positive,
-      weightDecay: nonNegative,
-      maximize: boolean,
-    }),
+  validate: (o) => check('Adamax', o as never, { ...adamFamilyChecks }),
   variant: () => ({}),
   states: () => ({ expAvg: 0, expInf: 0 }),
   fields: ['beta1', 'beta2', 'oneMinusBeta1', 'eps', 'clr', 'weightDecay'],

@@ -1,7 +1,7 @@
 import { lambBody } from '../../shaders/lamb.wgsl.ts';
 import { adamBiasCorrections } from '../reference/adam.ts';
 import { lambReference, type LAMBOptions } from '../reference/lamb.ts';
-import { betas, boolean, check, nonNegative, positive } from '../validate.ts';
+import { adamFamilyChecks, check } from '../validate.ts';
 import type { OptimizerSpec } from './spec.ts';
 
 /**
@@ -16,14 +16,7 @@ import type { OptimizerSpec } from './spec.ts';
 export const lambSpec: OptimizerSpec<LAMBOptions> = {
   name: 'LAMB',
   defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-6, weightDecay: 0.01, maximize: false },
-  validate: (o) =>
-    check('LAMB', o as never, {
-      lr: nonNegative,
-      betas,
-      eps: positive,
-      weightDecay: nonNegative,
-      maximize: boolean,
-    }),
+  validate: (o) => check('LAMB', o as never, { ...adamFamilyChecks }),
   variant: () => ({}),
   states: () => ({ expAvg: 0, expAvgSq: 0 }),
   fields: [

@@ -1,6 +1,6 @@
 import { nadamBody } from '../../shaders/nadam.wgsl.ts';
 import { nadamMu, nadamReference, type NAdamOptions } from '../reference/nadam.ts';
-import { betas, boolean, check, nonNegative, positive } from '../validate.ts';
+import { adamFamilyChecks, check, nonNegative } from '../validate.ts';
 import type { OptimizerSpec } from './spec.ts';
 
 /**
@@ -23,15 +23,7 @@ export const nadamSpec: OptimizerSpec<NAdamOptions> = {
     momentumDecay: 4e-3,
     maximize: false,
   },
-  validate: (o) =>
-    check('NAdam', o as never, {
-      lr: nonNegative,
-      betas,
-      eps: positive,
-      weightDecay: nonNegative,
-      momentumDecay: nonNegative,
-      maximize: boolean,
-    }),
+  validate: (o) => check('NAdam', o as never, { ...adamFamilyChecks, momentumDecay: nonNegative }),
   variant: () => ({}),
   states: () => ({ expAvg: 0, expAvgSq: 0 }),
   hostState: { muProduct: 1 },

@@ -1,7 +1,7 @@
 import { radamBody } from '../../shaders/radam.wgsl.ts';
 import { adamBiasCorrections } from '../reference/adam.ts';
 import { radamRectification, radamReference, type RAdamOptions } from '../reference/radam.ts';
-import { betas, boolean, check, nonNegative, positive } from '../validate.ts';
+import { adamFamilyChecks, check } from '../validate.ts';
 import type { OptimizerSpec } from './spec.ts';
 
 /**
@@ -19,14 +19,7 @@ import type { OptimizerSpec } from './spec.ts';
 export const radamSpec: OptimizerSpec<RAdamOptions> = {
   name: 'RAdam',
   defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false },
-  validate: (o) =>
-    check('RAdam', o as never, {
-      lr: nonNegative,
-      betas,
-      eps: positive,
-      weightDecay: nonNegative,
-      maximize: boolean,
-    }),
+  validate: (o) => check('RAdam', o as never, { ...adamFamilyChecks }),
   variant: () => ({}),
   states: () => ({ expAvg: 0, expAvgSq: 0 }),
   fields: [

@@ -1,20 +1,11 @@
-import type { Page } from 'puppeteer';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openPage } from './browser.ts';
+import { expect, it } from 'vitest';
+import { useHarnessPage } from './browser.ts';
 
 /** shared/API.md, run as written: every public name there exists and behaves as described. */
-let page: Page;
-let errors: string[];
-beforeAll(async () => {
-  ({ page, errors } = await openPage('/test/gpu/page.html'));
-});
-afterAll(async () => {
-  expect(errors, 'page errors').toEqual([]);
-  await page?.close();
-});
+const harnessPage = useHarnessPage();
 
 it('the API.md walkthrough', async () => {
-  const r = await page.evaluate(async () => {
+  const r = await harnessPage().evaluate(async () => {
     const m = window.webgpuOptim;
     const names = [
       'createEngine',

@@ -1,5 +1,5 @@
 import puppeteer, { type Page } from 'puppeteer';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 
 /**
  * Opens a test page in the shared headless Chromium (started in test/setup/browser.ts) and waits
@@ -20,4 +20,21 @@ export async function openPage(
   await page.goto(`${inject('baseUrl')}${path}${query}`);
   await page.waitForFunction(ready, { timeout: 60_000 });
   return { page, errors };
+}
+
+/**
+ * The usual fixture of a GPU test file: the harness page opened before the tests, and after
+ * them no page error may have been seen. Returns a getter (the page exists once beforeAll ran).
+ */
+export function useHarnessPage(): () => Page {
+  let page: Page | undefined;
+  let errors: string[] = [];
+  beforeAll(async () => {
+    ({ page, errors } = await openPage('/test/gpu/page.html'));
+  });
+  afterAll(async () => {
+    expect(errors, 'page errors').toEqual([]);
+    await page?.close();
+  });
+  return () => page!;
 }

@@ -1,18 +1,9 @@
-import type { Page } from 'puppeteer';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openPage } from './browser.ts';
+import { expect, it } from 'vitest';
+import { useHarnessPage } from './browser.ts';
 import { mismatchTable, type Mismatch } from './compare.ts';
 
 /** clipGradNorm / clipGradValue on the GPU against the float64 reference, over several layouts. */
-let page: Page;
-let errors: string[];
-beforeAll(async () => {
-  ({ page, errors } = await openPage('/test/gpu/page.html'));
-});
-afterAll(async () => {
-  expect(errors, 'page errors').toEqual([]);
-  await page?.close();
-});
+const harnessPage = useHarnessPage();
 
 const layouts = [
   { name: 'sizes 1, 3, 1030', sizes: [1, 3, 1030], limits: {} },
@@ -31,7 +22,7 @@ const layouts = [
 it.each(layouts.flatMap((l) => [0.5, 1e6].map((maxNorm) => ({ ...l, maxNorm }))))(
   'clipGradNorm, $name, maxNorm $maxNorm, repeated 3 times',
   async ({ sizes, limits, maxNorm }) => {
-    const r = await page.evaluate(
+    const r = await harnessPage().evaluate(
       async (sizes, limits, maxNorm) => {
         const { clipGradNorm, reference, SGD } = window.webgpuOptim;
         const { compareStep } = window.harness;
@@ -76,7 +67,7 @@ it.each(layouts.flatMap((l) => [0.5, 1e6].map((maxNorm) => ({ ...l, maxNorm })))
 );
 
 it('clipGradValue clamps every gradient element', async () => {
-  const r = await page.evaluate(async () => {
+  const r = await harnessPage().evaluate(async () => {
     const { clipGradValue, reference } = window.webgpuOptim;
     const engine = await window.harness.engineFor({
       maxStorageBufferBindingSize: 65536,
@@ -101,7 +92,7 @@ it('clipGradValue clamps every gradient element', async () => {
 });
 
 it('bad clipping arguments throw a RangeError before any GPU work', async () => {
-  const r = await page.evaluate(async () => {
+  const r = await harnessPage().evaluate(async () => {
     const { clipGradNorm, clipGradValue } = window.webgpuOptim;
     const engine = await window.harness.engineFor();
     const w = engine.parameter(3);

@@ -1,21 +1,12 @@
-import type { Page } from 'puppeteer';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage } from './browser.ts';
+import { describe, expect, it } from 'vitest';
+import { useHarnessPage } from './browser.ts';
 
 /**
  * Engine behaviour at the boundary: bad input is rejected before any GPU work and changes
  * nothing, disposed objects throw, GPU errors surface with the kernel's label, hyperparameters
  * change without recompiling, checkpoints round-trip bit-exactly.
  */
-let page: Page;
-let errors: string[];
-beforeAll(async () => {
-  ({ page, errors } = await openPage('/test/gpu/page.html'));
-});
-afterAll(async () => {
-  expect(errors, 'page errors').toEqual([]);
-  await page?.close();
-});
+const harnessPage = useHarnessPage();
 
 describe('invalid hyperparameters throw a RangeError naming the option, before any GPU work', () => {
   it.each([
@@ -35,7 +26,7 @@ describe('invalid hyperparameters throw a RangeError naming the option, before a
     ['RMSprop', { alpha: 1 }, /RMSprop: alpha must be in \[0, 1\), got 1/],
     ['RMSprop', { weightDecay: -0.01 }, /RMSprop: weightDecay must be >= 0, got -0.01/],
   ] as const)('%s %j', async (name, options, message) => {
-    const r = await page.evaluate(
+    const r = await harnessPage().evaluate(
       async (name, options) => {
         const { createEngine, optimizers } = window.webgpuOptim;
         const engine = await createEngine();
@@ -60,7 +51,7 @@ describe('invalid hyperparameters throw a RangeError naming the option, before a
   });
 
   it('a bad value set on a param group between steps throws at step() and changes nothing', async () => {
-    const r = await page.evaluate(async () => {
+    const r = await harnessPage().evaluate(async () => {
       const { createEngine, Adam } = window.webgpuOptim;
       const engine = await createEngine();
       const w = engine.parameter(new Float32Array([1, 2, 3]));
@@ -92,7 +83,7 @@ describe('invalid hyperparameters throw a RangeError naming the option, before a
 });
 
 it('a gradient of the wrong length throws a RangeError and changes nothing', async () => {
-  const r = await page.evaluate(async () => {
+  const r = await harnessPage().evaluate(async () => {
     const { createEngine } = window.webgpuOptim;
     const engine = await createEngine();
     const w = engine.parameter(new Float32Array([1, 2, 3, 4, 5]));
@@ -118,7 +109,7 @@ it('a gradient of the wrong length throws a RangeError and changes nothing', asy
 });
 
 it('disposed parameters, optimizers and engines throw clear errors', async () => {
-  const r = await page.evaluate(async () => {
+  const r = await harnessPage().evaluate(async () => {
     const { createEngine, SGD } = window.webgpuOptim;
     const engine = await createEngine();
     const a = engine.parameter(new Float32Array([1, 2]));
@@ -156,7 +147,7 @@ it('disposed parameters, optimizers and engines throw clear errors', async () =>
 });
 
 it('WebGPU validation errors and shader compilation messages become errors naming the kernel', async () => {
-  const r = await page.evaluate(async () => {
+  const r = await harnessPage().evaluate(async () => {
     const { createEngine } = window.webgpuOptim;
     const engine = await createEngine();
     engine.scoped('custom/broken', () =>
@@ -184,7 +175,7 @@ it('WebGPU validation errors and shader compilation messages become errors namin
 });
 
 it('hyperparameters change between steps without recompiling, and take effect at the next step', async () => {
-  const r = await page.evaluate(async () => {
+  const r = await harnessPage().evaluate(async () => {
     const { createEngine, SGD } = window.webgpuOptim;
     const engine = await createEngine();
     const w = engine.parameter(new Float32Array([1, 1, 1, 1, 1]));
@@ -210,7 +201,7 @@ it('hyperparameters change between steps without recompiling, and take effect at
 });
 
 it('zeroGrad sets every gradient to zero', async () => {
-  const r = await page.evaluate(async () => {
+  const r = await harnessPage().evaluate(async () => {
     const { createEngine, Adam } = window.webgpuOptim;
     const engine = await createEngine();
     const ws = [3, 300, 5000].map((n) => engine.parameter(n));
@@ -227,7 +218,7 @@ it('zeroGrad sets every gradient to zero', async () => {
 });
 
 it('the zero-copy form never destroys caller-owned buffers', async () => {
-  const r = await page.evaluate(async () => {
+  const r = await harnessPage().evaluate(async () => {
     const { createEngine, SGD } = window.webgpuOptim;
     const engine = await createEngine();
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -265,7 +256,7 @@ describe('checkpoints', () => {
   ] as const)(
     '%s: stateDict round trip + one more step is bit-identical to an uninterrupted run',
     async (name, options) => {
-      const r = await page.evaluate(
+      const r = await harnessPage().evaluate(
         async (name, options) => {
           const { createEngine, optimizers } = window.webgpuOptim;
           const engine = await createEngine();
@@ -335,7 +326,7 @@ describe('checkpoints', () => {
   );
 
   it('loading a dict of the wrong shape or optimizer kind throws and leaves the optimizer untouched', async () => {
-    const r = await page.evaluate(async () => {
+    const r = await harnessPage().evaluate(async () => {
       const { createEngine, SGD, Adam } = window.webgpuOptim;
       const engine = await createEngine();
       const g = new Float32Array([0.5, -0.5, 0.25]);
@@ -390,7 +381,7 @@ describe('checkpoints', () => {
 });
 
 it('without skipNonFinite a NaN gradient propagates as in torch.optim; with it the step is skipped', async () => {
-  const r = await page.evaluate(async () => {
+  const r = await harnessPage().evaluate(async () => {
     const { createEngine, SGD, Adam } = window.webgpuOptim;
     const engine = await createEngine();
     const run = async (skipNonFinite: boolean) => {

@@ -1,7 +1,6 @@
-import type { Page } from 'puppeteer';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { optimizerSpecs, type OptimizerName } from '../../src/optimizers/registry.ts';
-import { openPage } from './browser.ts';
+import { useHarnessPage } from './browser.ts';
 import { mismatchTable } from './compare.ts';
 import type { OptimizerCase } from './harness.ts';
 
@@ -91,20 +90,12 @@ function casesFor(name: OptimizerName) {
   return cases;
 }
 
-let page: Page;
-let errors: string[];
-beforeAll(async () => {
-  ({ page, errors } = await openPage('/test/gpu/page.html'));
-});
-afterAll(async () => {
-  expect(errors, 'page errors').toEqual([]);
-  await page?.close();
-});
+const harnessPage = useHarnessPage();
 
 for (const name of Object.keys(optimizerSpecs) as OptimizerName[]) {
   describe(name, () => {
     it.each(casesFor(name))('$title', async ({ c }) => {
-      const r = await page.evaluate((c) => window.harness.runOptimizerCase(c), c);
+      const r = await harnessPage().evaluate((c) => window.harness.runOptimizerCase(c), c);
       expect(r.mismatches, `\n${mismatchTable(r.mismatches)}`).toEqual([]);
     });
   });

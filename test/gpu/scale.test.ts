@@ -1,6 +1,5 @@
-import type { Page } from 'puppeteer';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openPage } from './browser.ts';
+import { expect, it } from 'vitest';
+import { useHarnessPage } from './browser.ts';
 
 /**
  * Past the buffer limits: a 300M-parameter SGD step (1.2 GB per buffer kind, more than
@@ -8,18 +7,10 @@ import { openPage } from './browser.ts';
  * Gradients are generated and results checked by GPU kernels (reading 1.2 GB back would test the
  * readback path, not the optimizer).
  */
-let page: Page;
-let errors: string[];
-beforeAll(async () => {
-  ({ page, errors } = await openPage('/test/gpu/page.html'));
-});
-afterAll(async () => {
-  expect(errors, 'page errors').toEqual([]);
-  await page?.close();
-});
+const harnessPage = useHarnessPage();
 
 it('a 300M-parameter SGD step spans pages and is exact everywhere', async () => {
-  const r = await page.evaluate(async () => {
+  const r = await harnessPage().evaluate(async () => {
     const { createEngine, SGD } = window.webgpuOptim;
     const engine = await createEngine();
     const n = 300_000_000;

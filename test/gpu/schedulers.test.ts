@@ -1,21 +1,12 @@
-import type { Page } from 'puppeteer';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openPage } from './browser.ts';
+import { expect, it } from 'vitest';
+import { useHarnessPage } from './browser.ts';
 import { mismatchTable, type Mismatch } from './compare.ts';
 
 /**
  * Schedulers drive the engine: the lr (and OneCycleLR's momentum / beta1) they write is what the
  * kernel uses at the next step, with no recompilation and no GPU allocation per step.
  */
-let page: Page;
-let errors: string[];
-beforeAll(async () => {
-  ({ page, errors } = await openPage('/test/gpu/page.html'));
-});
-afterAll(async () => {
-  expect(errors, 'page errors').toEqual([]);
-  await page?.close();
-});
+const harnessPage = useHarnessPage();
 
 const cases = [
   {
@@ -57,7 +48,7 @@ const cases = [
 ] as const;
 
 it.each(cases)('$optimizer + $scheduler $schedule: 30 steps against the reference', async (c) => {
-  const r = await page.evaluate(async (c) => {
+  const r = await harnessPage().evaluate(async (c) => {
     const api = window.webgpuOptim as unknown as Record<
       string,
       new (...a: unknown[]) => { step(): void; getLastLr(): number[] }
