@@ -129,17 +129,30 @@ export class Optimizer<O extends object> {
     for (const t of this.tensors) t.param.checkLive();
   }
 
-  private kernelVariant(g: ParamGroup<O>): KernelVariant {
+  /** The kernel switches of a group: maximize, L2 decay and the spec's own. */
+  private switches(g: ParamGroup<O>) {
     const o = g as unknown as Record<string, unknown>;
     const variant = this.spec.variant(g);
     const maximize = this.spec.maximize && o.maximize === true;
     const l2 = this.spec.l2 && o.weightDecay !== 0;
-    const flags = Object.entries({ maximize, weightDecay: l2, ...variant })
-      .filter(([, on]) => on)
-      .map(([k]) => k.toLowerCase());
+    return { variant, maximize, l2 };
+  }
+
+  /** A group's kernel label, e.g. 'adam/amsgrad': cheap, compared every step. */
+  private variantKey(g: ParamGroup<O>): string {
+    const { variant, maximize, l2 } = this.switches(g);
+    let key = this.label;
+    for (const [k, on] of Object.entries({ maximize, weightDecay: l2, ...variant }))
+      if (on) key += `/${k.toLowerCase()}`;
+    return key;
+  }
+
+  /** Everything needed to compile a group's kernels (only when its key changed). */
+  private kernelVariant(g: ParamGroup<O>): KernelVariant {
+    const { variant, maximize, l2 } = this.switches(g);
     const norms = this.spec.norms ?? 0;
     return {
-      label: [this.label, ...flags].join('/'),
+      label: this.variantKey(g),
       states: Object.keys(this.spec.states(g)),
       body: this.spec.body({ ...variant, normPass: false }),
       ...(norms > 0 ? { norms, normBody: this.spec.body({ ...variant, normPass: true }) } : {}),
@@ -152,9 +165,9 @@ export class Optimizer<O extends object> {
 
   /** @internal Rebuilds the launches when a group's kernel variant changed (or on the first step). */
   prepare(): Launcher {
-    const variants = this.paramGroups.map((g) => this.kernelVariant(g));
-    const keys = variants.map((v) => v.label);
+    const keys = this.paramGroups.map((g) => this.variantKey(g));
     if (this.launcher && keys.every((k, i) => k === this.variantKeys[i])) return this.launcher;
+    const variants = this.paramGroups.map((g) => this.kernelVariant(g));
     const plan = planStep(
       this.tensors.map((t) => ({
         extents: t.param.extents,
@@ -235,34 +248,9 @@ export class Optimizer<O extends object> {
     this.engine.throwIfFailed();
     for (const g of this.paramGroups) this.spec.validate(g);
     const shift = this.skip?.takeShift() ?? 0;
-    const launcher = this.engine.scoped(`${this.label}.prepare`, () => this.prepare());
-    const F = this.spec.fields.length;
-    const stateNames = this.paramGroups.map((g) => Object.keys(this.spec.states(g)));
-    if (!this.skip) {
-      this.tensors.forEach((t, i) =>
-        this.advance(this.paramGroups[t.group]!, stateNames[t.group]!, t.history[0]!, i * F),
-      );
-    } else {
-      // Row set c: the step as it runs if c more of the unconfirmed steps were skipped.
-      new Uint32Array(this.rows.buffer, 0, 1)[0] = this.skip.confirmed;
-      const setWords = this.tensors.length * F;
-      if (shift >= this.tensors[0]!.history.length)
-        throw new Error(`${this.spec.name}: lost track of skipped steps`);
-      this.tensors.forEach((t, i) => {
-        t.history.splice(0, shift);
-        const group = this.paramGroups[t.group]!;
-        let now: TensorState | undefined;
-        for (let c = 0; c < SKIP_CANDIDATES; c++) {
-          const base = t.history[Math.min(c, t.history.length - 1)]!;
-          const next = { host: { ...base.host }, touched: new Set(base.touched) };
-          this.advance(group, stateNames[t.group]!, next, 1 + c * setWords + i * F);
-          now ??= next;
-        }
-        t.history.unshift(now!);
-        if (t.history.length > HISTORY) t.history.pop();
-      });
-    }
     this.engine.scoped(`${this.label}.step`, () => {
+      const launcher = this.prepare(); // before advancing: it fills states no step has touched
+      this.writeScalars(shift);
       launcher.writeRows(this.rows);
       const encoder = this.engine.device.createCommandEncoder({ label: `${this.label}.step` });
       const pass = encoder.beginComputePass({ label: `${this.label}.step` });
@@ -271,6 +259,37 @@ export class Optimizer<O extends object> {
       const readback = this.skip?.encodeReadback(encoder);
       this.engine.queue.submit([encoder.finish()]);
       if (readback) this.skip!.startReadback();
+    });
+  }
+
+  /** Advances every tensor's host state and fills the scalar rows of this step. */
+  private writeScalars(shift: number): void {
+    const F = this.spec.fields.length;
+    const stateNames = this.paramGroups.map((g) => Object.keys(this.spec.states(g)));
+    if (!this.skip) {
+      this.tensors.forEach((t, i) =>
+        this.advance(this.paramGroups[t.group]!, stateNames[t.group]!, t.history[0]!, i * F),
+      );
+      return;
+    }
+    // Row set c: the step as it runs if c more of the unconfirmed steps were skipped.
+    new Uint32Array(this.rows.buffer, 0, 1)[0] = this.skip.confirmed;
+    const setWords = this.tensors.length * F;
+    if (shift >= this.tensors[0]!.history.length) {
+      throw new Error(`${this.spec.name}: lost track of skipped steps`);
+    }
+    this.tensors.forEach((t, i) => {
+      t.history.splice(0, shift);
+      const group = this.paramGroups[t.group]!;
+      let now: TensorState | undefined;
+      for (let c = 0; c < SKIP_CANDIDATES; c++) {
+        const base = t.history[Math.min(c, t.history.length - 1)]!;
+        const next = { host: { ...base.host }, touched: new Set(base.touched) };
+        this.advance(group, stateNames[t.group]!, next, 1 + c * setWords + i * F);
+        now ??= next;
+      }
+      t.history.unshift(now!);
+      if (t.history.length > HISTORY) t.history.pop();
     });
   }
 
