@@ -1,0 +1,395 @@
+/**
+ * `npm run bench [-- flags]`: times every optimizer of the registry in headless Chromium and writes
+ * bench/results/<adapter>-<date>.{json,md,svg}. See bench/README.md for the flags and columns.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer';
+import { createServer } from 'vite';
+import { chromiumArgs, chromiumPath } from '../test/setup/browser.ts';
+import { CPU_MAX_SIZE, formatSize, parseSize, repetitions, withinBudget } from './config.ts';
+import type { Bench } from './page.ts';
+import { figures, fmt, markdown, modelFigures, svg, type Results, type Row } from './report.ts';
+
+/** A measurement that takes longer than this is recorded as an error (a hung device, say). */
+const CALL_TIMEOUT_S = 300;
+
+/** Reopening the page after a failure: beyond this the run stops. */
+const RECOVER_TIMEOUT_S = 180;
+
+function withTimeout<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} after ${seconds} s`)), seconds * 1000);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+
+interface Flags {
+  adapter: 'default' | 'compat';
+  sizes: number[];
+  optimizers?: string[];
+  quick: boolean;
+  tfjs: boolean;
+  cpu: boolean;
+  model: boolean;
+  modelTensors: number;
+  modelSize: number;
+  modelOptimizers?: string[];
+  out: string;
+}
+
+const USAGE = `usage: npm run bench -- [--adapter default|compat] [--sizes 1M,16M,64M] [--optimizers Adam,SGD]
+                        [--quick] [--no-tfjs] [--no-cpu] [--no-model] [--model-tensors 1000]
+                        [--model-size 16M] [--model-optimizers Adam,SGD] [--out bench/results]`;
+
+function parseFlags(argv: string[]): Flags {
+  const args = argv.filter((a) => a !== '--' && !/bench[/\\]run\.ts$/.test(a));
+  const flags: Flags = {
+    adapter: 'default',
+    sizes: [],
+    quick: false,
+    tfjs: true,
+    cpu: true,
+    model: true,
+    modelTensors: 1000,
+    modelSize: 16 * 2 ** 20,
+    out: join(here, 'results'),
+  };
+  let sizes: string | undefined;
+  let modelSize: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const [key, inline] = a.includes('=')
+      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+      : [a, undefined];
+    const value = () => {
+      const v = inline ?? args[++i];
+      if (v === undefined) throw new RangeError(`bench: ${key} needs a value\n${USAGE}`);
+      return v;
+    };
+    const list = () =>
+      value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    switch (key) {
+      case '--adapter': {
+        const v = value();
+        if (v !== 'default' && v !== 'compat')
+          throw new RangeError(`bench: --adapter must be default or compat, got '${v}'`);
+        flags.adapter = v;
+        break;
+      }
+      case '--sizes':
+        sizes = value();
+        break;
+      case '--optimizers':
+        flags.optimizers = list();
+        break;
+      case '--model-optimizers':
+        flags.modelOptimizers = list();
+        break;
+      case '--quick':
+        flags.quick = true;
+        break;
+      case '--no-tfjs':
+        flags.tfjs = false;
+        break;
+      case '--no-cpu':
+        flags.cpu = false;
+        break;
+      case '--no-model':
+        flags.model = false;
+        break;
+      case '--model-tensors':
+        flags.modelTensors = Number(value());
+        if (!Number.isInteger(flags.modelTensors) || flags.modelTensors < 10)
+          throw new RangeError(
+            `bench: --model-tensors must be an integer >= 10, got ${flags.modelTensors}`,
+          );
+        break;
+      case '--model-size':
+        modelSize = value();
+        break;
+      case '--out':
+        flags.out = resolve(value());
+        break;
+      case '--help':
+      case '-h':
+        console.log(USAGE);
+        process.exit(0);
+      // eslint-disable-next-line no-fallthrough
+      default:
+        throw new RangeError(`bench: unknown flag '${a}'\n${USAGE}`);
+    }
+  }
+  flags.sizes = (sizes ?? (flags.quick ? '1M' : '1M,16M,64M')).split(',').map(parseSize);
+  flags.modelSize = parseSize(modelSize ?? (flags.quick ? '4M' : '16M'));
+  return flags;
+}
+
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 60) || 'adapter';
+
+async function main() {
+  const flags = parseFlags(process.argv.slice(2));
+  const started = Date.now();
+  const log = (line: string) =>
+    console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+
+  // Our own dev server (not test/setup's) so that the page is cross-origin isolated: that gives
+  // performance.now() 5 us resolution instead of 100 us, which the host-encode figure needs.
+  const server = await createServer({
+    root,
+    logLevel: 'error',
+    server: {
+      host: '127.0.0.1',
+      port: 0,
+      // Others edit src/ while a run goes on: no reloads of the page mid-run.
+      hmr: false,
+      watch: null,
+      headers: {
+        'Cross-Origin-Opener-Policy': 'same-origin',
+        'Cross-Origin-Embedder-Policy': 'require-corp',
+      },
+    },
+    // Pre-bundle TF.js up front and discover nothing later: a dependency found mid-run would make
+    // vite re-bundle and reload the page. Its own cache, apart from the test servers' one.
+    cacheDir: 'node_modules/.vite-bench',
+    optimizeDeps: {
+      noDiscovery: true,
+      include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu'],
+    },
+  });
+  await server.listen();
+  const baseUrl = server.resolvedUrls!.local[0]!.replace(/\/$/, '');
+  const browser = await puppeteer.launch({
+    headless: true,
+    executablePath: chromiumPath(),
+    // Developer features: un-quantized timestamp queries.
+    args: [...chromiumArgs(flags.adapter), '--enable-webgpu-developer-features'],
+    protocolTimeout: 60 * 60 * 1000,
+  });
+  try {
+    const query = flags.adapter === 'compat' ? '?featureLevel=compatibility' : '';
+    const open = async () => {
+      const p = await browser.newPage();
+      p.on('pageerror', (e) => log(`page error: ${String(e)}`));
+      p.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warn') log(`page ${m.type()}: ${m.text()}`);
+      });
+      await p.goto(`${baseUrl}/bench/bench.html${query}`);
+      await p.waitForFunction('window.bench', { timeout: 120_000 });
+      return p;
+    };
+    let page = await open();
+    const evaluate = <K extends keyof Bench>(name: K, args: unknown[]) =>
+      page.evaluate(
+        (n, a) => (window.bench[n] as (...x: unknown[]) => unknown)(...a),
+        name,
+        args,
+      ) as Promise<Awaited<ReturnType<Bench[K]>>>;
+    // A measurement that kills the page (renderer out of memory, device lost) is recorded as an
+    // error and the run goes on in a fresh page.
+    const call = async <K extends keyof Bench>(name: K, ...args: Parameters<Bench[K]>) => {
+      try {
+        return await withTimeout(evaluate(name, args), CALL_TIMEOUT_S, 'no answer');
+      } catch (e) {
+        const error = `page failed: ${e instanceof Error ? e.message : String(e)}`;
+        log(`${name}(${args.join(', ')}): ${error}; reopening the page`);
+        // If the browser cannot give us a working page again, stop measuring (results so far
+        // are still written).
+        await withTimeout(
+          (async () => {
+            await page.close().catch(() => {});
+            page = await open();
+            await evaluate('init', []);
+          })(),
+          RECOVER_TIMEOUT_S,
+          'reopening the page',
+        );
+        return { error } as never;
+      }
+    };
+
+    const env = await evaluate('init', []);
+    log(
+      `adapter: ${env.adapter} (${env.featureLevel}); features: ${env.features.join(', ') || 'none'}`,
+    );
+    log(
+      `limits: page ${formatSize(env.limits.pageElements)} elements, ${env.limits.maxComputeWorkgroupsPerDimension} workgroups/dim; timer ${fmt(env.timerResolutionMs)} ms${env.crossOriginIsolated ? '' : ' (not cross-origin isolated)'}`,
+    );
+    const names = flags.optimizers ?? env.optimizers;
+    for (const n of names) {
+      if (!env.optimizers.includes(n))
+        throw new RangeError(
+          `bench: unknown optimizer '${n}'; the registry has ${env.optimizers.join(', ')}`,
+        );
+    }
+    const command = `npm run bench${
+      process.argv.length > 2
+        ? ' -- ' +
+          process.argv
+            .slice(2)
+            .filter((a) => a !== '--')
+            .join(' ')
+        : ''
+    }`;
+    const results: Results = {
+      date: new Date().toISOString().slice(0, 10),
+      adapter: env.adapter,
+      featureLevel: env.featureLevel,
+      environment: {
+        ...env,
+        chromiumArgs: chromiumArgs(flags.adapter),
+        flags,
+        cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+        loadAverageAtStart: loadavg(),
+      },
+      command,
+      rows: [],
+      model: [],
+    };
+
+    // Slow steps (large sizes, slow optimizers) get fewer repetitions: predicted from the last
+    // smaller size of the same optimizer and subject.
+    const budgetMs = flags.quick ? 5_000 : 20_000;
+    const last = new Map<string, { size: number; ms: number }>();
+    const plan = (key: string, size: number, base: { warmup: number; reps: number }) => {
+      const prev = last.get(key);
+      return withinBudget(base, prev && (prev.ms * size) / prev.size, budgetMs);
+    };
+    const remember = (key: string, size: number, ms: number | undefined) => {
+      if (ms !== undefined) last.set(key, { size, ms });
+    };
+
+    let incomplete: string | undefined;
+    try {
+      // The first measurements of a fresh browser run slow (shader compiler threads, first touch of
+      // memory): one discarded run first.
+      await call('runOptimizer', names[0]!, Math.min(...flags.sizes), 1, 3);
+      log('warm-up run done (discarded)');
+
+      const total = flags.sizes.length * names.length;
+      let k = 0;
+      for (const size of [...flags.sizes].sort((a, b) => a - b)) {
+        const base = repetitions(size, flags.quick);
+        for (const name of names) {
+          const tag = `[${String(++k).padStart(2)}/${total}] ${name} ${formatSize(size)}`;
+          const { warmup, reps } = plan(`ours/${name}`, size, base);
+          const ours = await call('runOptimizer', name, size, warmup, reps);
+          const row: Row = { optimizer: name, size, warmup, reps, ours };
+          results.rows.push(row);
+          let f = figures(row);
+          remember(`ours/${name}`, size, f.oursWall);
+          log(
+            `${tag} ours: ${'error' in ours ? ours.error : `${fmt(f.oursWall)} ms wall, ${fmt(f.oursGpu)} ms GPU (${warmup}+${reps} steps)`}`,
+          );
+          if ('states' in ours) {
+            const stream = (row.stream = ours.stream ?? { error: 'not run' });
+            delete ours.stream;
+            f = figures(row);
+            log(
+              `${tag} stream (${ours.states} state buffers, timed in turns with ours): ${'error' in stream ? stream.error : 'na' in stream ? stream.na : `${fmt(f.streamWall)} ms wall, ${fmt(f.streamGpu)} ms GPU; roofline ${fmt(f.roofline)} GPU, ${fmt(f.rooflineWall)} wall`}`,
+            );
+          }
+          if (flags.tfjs) {
+            const r = plan(`tfjs/${name}`, size, base);
+            const t = (row.tfjs = await call('runTfjs', name, size, r.warmup, r.reps));
+            f = figures(row);
+            remember(`tfjs/${name}`, size, f.tfWall);
+            log(
+              `${tag} TF.js: ${'na' in t ? `n/a (${t.na})` : 'error' in t ? t.error : `${fmt(f.tfWall)} ms wall, ${fmt(f.tfGpu)} ms GPU (${r.warmup}+${r.reps} steps); ours ${fmt(f.vsTfjs)}× faster`}`,
+            );
+          }
+          if (flags.cpu && size <= CPU_MAX_SIZE) {
+            const c = (row.cpu = await call(
+              'runReference',
+              name,
+              size,
+              1,
+              size <= 2 ** 20 ? 3 : 1,
+            ));
+            f = figures(row);
+            log(
+              `${tag} CPU float64 reference: ${'na' in c ? `n/a (${c.na})` : 'error' in c ? c.error : `${fmt(f.cpu)} ms (median of ${c.ms.length} after 1 warm-up); ours ${fmt(f.vsCpu)}× faster`}`,
+            );
+          } else if (flags.cpu) {
+            row.cpu = {
+              na: `not measured above ${formatSize(CPU_MAX_SIZE)} (float64 buffers in the page)`,
+            };
+          }
+        }
+      }
+
+      if (flags.model) {
+        const modelNames = flags.modelOptimizers ?? names;
+        const { warmup, reps } = repetitions(flags.modelSize, flags.quick);
+        // Host timing wants a few more samples; the first step plans 1000 tensors, so one more warm-up.
+        const base = { warmup: warmup + 1, reps: Math.max(reps, flags.quick ? 5 : 9) };
+        for (const name of modelNames) {
+          // Two subjects in turns (tensors, flat): half the budget each; always one warm-up step,
+          // as the first one plans and compiles.
+          const prev = last.get(`ours/${name}`);
+          const r = withinBudget(
+            base,
+            prev && (prev.ms * flags.modelSize) / prev.size,
+            budgetMs / 2,
+          );
+          r.warmup = Math.max(1, r.warmup);
+          const result = await call(
+            'runModel',
+            name,
+            flags.modelTensors,
+            flags.modelSize,
+            r.warmup,
+            r.reps,
+          );
+          const m = { optimizer: name, warmup: r.warmup, reps: r.reps, result };
+          results.model.push(m);
+          const f = modelFigures(m);
+          log(
+            `model ${name}: ${f ? `${flags.modelTensors} tensors ${fmt(f.manyWall)} ms vs flat ${fmt(f.flatWall)} ms wall (ratio ${fmt(f.ratioWall)}, GPU ${fmt(f.ratioGpu)}); host encode ${fmt(f.hostMany)} ms (flat ${fmt(f.hostFlat)} ms); ${r.warmup}+${r.reps} steps` : 'error' in result ? result.error : ''}`,
+          );
+        }
+      }
+    } catch (e) {
+      incomplete = e instanceof Error ? e.message : String(e);
+      results.incomplete = incomplete;
+      log(`stopped: ${incomplete}; writing what was measured`);
+    }
+
+    results.seconds = (Date.now() - started) / 1000;
+    results.environment.loadAverageAtEnd = loadavg();
+    const md = markdown(results);
+    console.log(`\n${md}`);
+    mkdirSync(flags.out, { recursive: true });
+    const base = join(
+      flags.out,
+      `${slug(env.adapter)}${flags.adapter === 'compat' ? '-compat' : ''}-${results.date}`,
+    );
+    writeFileSync(`${base}.json`, JSON.stringify(results, null, 1) + '\n');
+    writeFileSync(`${base}.md`, md);
+    writeFileSync(`${base}.svg`, svg(results) + '\n');
+    log(`wrote ${base}.{json,md,svg}`);
+    if (incomplete) process.exitCode = 1;
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
