@@ -1,5 +1,5 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { BLOCK_LANES, BLOCK_WORDS } from '../src/plan.ts';
+import { BLOCK_ITEMS, BLOCK_LANES, BLOCK_WORDS } from '../src/plan.ts';
 
 /**
  * The generic launcher's WGSL. An optimizer supplies only its math (`body`), the per-tensor
@@ -120,17 +120,27 @@ ${hyperStruct(k.fields, k.skipFlag === true)}
 `;
 }
 
-/** Loads p, g and the states of this lane and applies maximize and L2 decay. */
+/** Reads the block row and the tensor's scalars, once per invocation. */
+const blockHeader = `
+  let count = table[row + 3u];
+  let tensor = table[row + 4u];
+  let h = hyper(tensor);`;
+
+/** Opens the loop over this invocation's items (BLOCK_LANES apart; closed by the caller). */
+const itemLoop = `
+  for (var item = 0u; item < ${BLOCK_ITEMS}u; item = item + 1u) {
+  let j = lane + item * ${BLOCK_LANES}u;
+  if (j >= count) { break; }`;
+
+/** Loads item j's p, g and states and applies maximize and L2 decay. */
 function prologue(k: ElementwiseKernel): string {
   const loads = k.states.map((s) => `  var ${s} = ${s}Buf[si];`).join('\n');
   return wgsl`
-  let pi = table[row] + lane;
-  let si = table[row + 2u] + lane;
-  let tensor = table[row + 4u];
-  let h = hyper(tensor);
+  let pi = table[row] + j;
+  let si = table[row + 2u] + j;
   var p = paramBuf[pi];
 #if ${k.grad !== false}
-  var g = gradBuf[table[row + 1u] + lane];
+  var g = gradBuf[table[row + 1u] + j];
 #endif
 ${loads}
 #if ${k.maximize}
@@ -148,7 +158,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: ve
   if (b >= launch.blockCount) { return; }
   let row = (launch.blockBase + b) * ${BLOCK_WORDS}u;`;
 
-/** The update kernel: one lane per element (or vec4), state loaded, body applied, all stored. */
+/** The update kernel: per item (vec4 or scalar), state loaded, body applied, all stored. */
 export function elementwiseKernel(k: ElementwiseKernel): string {
   const stores = k.states.map((s) => `  ${s}Buf[si] = ${s};`).join('\n');
   return wgsl`${header(k, 'read_write')}
@@ -156,11 +166,13 @@ ${entry}
 #if ${k.skipFlag === true}
   ${skipGuard}
 #endif
-  if (lane >= table[row + 3u]) { return; }
+${blockHeader}
+${itemLoop}
 ${prologue(k)}
 ${k.body}
   paramBuf[pi] = p;
 ${stores}
+  }
 }
 `;
 }
@@ -186,11 +198,12 @@ ${entry}
   ${skipGuard}
 #endif
   var acc = ${accType(K)}(0.0);
-  if (lane < table[row + 3u]) {
+${blockHeader}
+${itemLoop}
 ${prologue(k)}
 ${declare}
 ${k.body}
-    acc = ${accType(K)}(${squares});
+    acc = acc + ${accType(K)}(${squares});
   }
 ${workgroupSum}
   if (lane == 0u) {

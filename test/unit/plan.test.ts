@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chunks, pageElements, padToVec4, workgroupGrid } from '../../src/limits.ts';
 import type { Extent, Page } from '../../src/parameter.ts';
-import { BLOCK_LANES, BLOCK_WORDS, packBlocks, planStep, type PlanTensor } from '../../src/plan.ts';
+import { BLOCK_SIZE, BLOCK_WORDS, packBlocks, planStep, type PlanTensor } from '../../src/plan.ts';
 
 /** Dispatch and layout math, in Node (no GPU): GPUBuffers are stand-in objects here. */
 const buffer = (name: string) => ({ label: name }) as unknown as GPUBuffer;
@@ -58,26 +58,27 @@ describe('sizes', () => {
 });
 
 describe('planStep', () => {
-  const page: Page = { param: buffer('p'), grad: buffer('g'), elements: 4096, live: 2 };
+  const page: Page = { param: buffer('p'), grad: buffer('g'), elements: 16 * BLOCK_SIZE, live: 2 };
 
   it('packed tensors of one page share one vec4 launch; blocks never span tensors', () => {
+    const big = 4 * BLOCK_SIZE + 1; // BLOCK_SIZE + 1 vec4s: a full block and one of 1
+    const third = 4 + padToVec4(big);
     const plan = planStep(
-      [pagedTensor(page, 0, 1), pagedTensor(page, 4, 1025), pagedTensor(page, 1032, 3)],
+      [pagedTensor(page, 0, 1), pagedTensor(page, 4, big), pagedTensor(page, third, 3)],
       1 << 30,
     );
     expect(plan.segments).toHaveLength(1);
     expect(plan.launches).toEqual([
       { segment: 0, variant: 'v', vec: 4, blockBase: 0, blockCount: 4 },
     ]);
-    // vec4 units: tensor 1 has ceil(1025/4) = 257 vec4 = one full block + one of 1.
     expect(plan.blocks.map((b) => [b.param, b.count, b.tensor])).toEqual([
       [0, 1, 0],
-      [1, BLOCK_LANES, 1],
-      [1 + BLOCK_LANES, 1, 1],
-      [258, 1, 2],
+      [1, BLOCK_SIZE, 1],
+      [1 + BLOCK_SIZE, 1, 1],
+      [third / 4, 1, 2],
     ]);
     expect(plan.partialBase).toEqual([0, 1, 3, 4]);
-    expect(plan.stateOffsets).toEqual([[[0, 0]], [[0, 4]], [[0, 1032]]]);
+    expect(plan.stateOffsets).toEqual([[[0, 0]], [[0, 4]], [[0, third]]]);
   });
 
   it('caller-owned buffers: vec4 body and scalar tail when aligned, scalar when not', () => {
@@ -114,8 +115,8 @@ describe('planStep', () => {
     const byVec = plan.launches.map((l) => [l.segment, l.vec, l.blockCount]);
     expect(byVec).toEqual([
       [0, 1, 1],
-      [0, 4, 2],
-      [1, 1, 2],
+      [0, 4, 1],
+      [1, 1, 1],
     ]);
     const tail = plan.blocks[plan.launches[0]!.blockBase]!;
     expect(tail).toMatchObject({
@@ -126,11 +127,11 @@ describe('planStep', () => {
       tensor: 0,
     });
     const body = plan.blocks[plan.launches[1]!.blockBase]!;
-    expect(body).toMatchObject({ param: 1, grad: 2, state: 0, count: 256, tensor: 0 });
+    expect(body).toMatchObject({ param: 1, grad: 2, state: 0, count: 257, tensor: 0 });
   });
 
   it('launches split at maxBlocksPerLaunch and are grouped by kernel variant', () => {
-    const tensors = [pagedTensor(page, 0, 4096, 'a')];
+    const tensors = [pagedTensor(page, 0, 16 * BLOCK_SIZE, 'a')]; // 4 blocks of vec4s
     const page2: Page = { param: buffer('p2'), grad: buffer('g2'), elements: 8, live: 1 };
     tensors.push(pagedTensor(page2, 0, 5, 'b'));
     const plan = planStep(tensors, 3);
@@ -143,13 +144,13 @@ describe('planStep', () => {
   });
 
   it('a tensor split across pages keeps consecutive partial-sum slots', () => {
-    const p1: Page = { param: buffer('p1'), grad: buffer('g1'), elements: 2048, live: 1 };
-    const p2: Page = { param: buffer('p2'), grad: buffer('g2'), elements: 2048, live: 2 };
+    const p1: Page = { param: buffer('p1'), grad: buffer('g1'), elements: 8 * BLOCK_SIZE, live: 1 };
+    const p2: Page = { param: buffer('p2'), grad: buffer('g2'), elements: 8 * BLOCK_SIZE, live: 2 };
     const big: PlanTensor = {
       extents: [
         {
           start: 0,
-          length: 2048,
+          length: 8 * BLOCK_SIZE, // two blocks of vec4s
           param: p1.param,
           paramOffset: 0,
           grad: p1.grad,
@@ -157,7 +158,7 @@ describe('planStep', () => {
           page: p1,
         },
         {
-          start: 2048,
+          start: 8 * BLOCK_SIZE,
           length: 1000,
           param: p2.param,
           paramOffset: 0,
