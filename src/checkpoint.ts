@@ -16,7 +16,7 @@ export async function readStateDict<O extends object>(opt: Optimizer<O>): Promis
   const state: StateDict['state'] = {};
   await Promise.all(
     opt.tensors.map(async (t, i) => {
-      const now = t.history[0]!;
+      const now = opt.stateOf(i);
       const entry: Record<string, number | Float32Array> = { ...now.host };
       for (const name of now.touched)
         entry[name] = await opt.engine.readRuns(opt.stateRuns(i, name), t.param.length);

@@ -34,14 +34,26 @@ export interface TensorState {
   touched: Set<string>;
 }
 
-export interface TensorRecord {
-  param: Parameter;
+/**
+ * Tensors of one group whose host state is the same (all of a group's tensors, unless a loaded
+ * checkpoint says otherwise) share one row of kernel scalars: a step computes each row once, so
+ * its host cost does not grow with the number of tensors.
+ */
+export interface StateClass {
+  /** Row index in the scalar table. */
+  index: number;
   group: number;
   /**
    * history[0] is the state now, assuming every step ran. With skipNonFinite, older entries are
    * kept so the host can roll back once the GPU confirms skipped steps.
    */
   history: TensorState[];
+}
+
+export interface TensorRecord {
+  param: Parameter;
+  group: number;
+  cls: StateClass;
 }
 
 /** Host states kept per tensor when skipping (enough to absorb a full set of candidates). */
@@ -57,6 +69,7 @@ export class Optimizer<O extends object> {
   readonly engine: Engine;
   readonly skipNonFinite: boolean;
   /** @internal */ readonly tensors: TensorRecord[];
+  private classes: StateClass[];
   private readonly label: string;
   private plan: Plan | undefined;
   private launcher: Launcher | undefined;
@@ -108,13 +121,29 @@ export class Optimizer<O extends object> {
     this.engine = this.paramGroups[0]!.params[0]!.engine;
     this.label = name.toLowerCase();
     this.skipNonFinite = skipNonFinite;
+    this.classes = this.paramGroups.map((_, group) => ({
+      index: group,
+      group,
+      history: [this.initialState()],
+    }));
     this.tensors = this.paramGroups.flatMap((g, group) =>
-      g.params.map((param) => ({ param, group, history: [this.initialState()] })),
+      g.params.map((param) => ({ param, group, cls: this.classes[group]! })),
     );
-    const rowWords = this.tensors.length * spec.fields.length;
-    this.rows = new Float32Array(skipNonFinite ? 1 + SKIP_CANDIDATES * rowWords : rowWords);
+    this.rows = this.allocateRows();
     packParameters(this.engine, [...seen], this.label);
     this.skip = skipNonFinite ? new SkipTracker(this.engine, this.label) : undefined;
+  }
+
+  private allocateRows(): Float32Array<ArrayBuffer> {
+    const rowWords = this.classes.length * this.spec.fields.length;
+    return new Float32Array(
+      this.skip || this.skipNonFinite ? 1 + SKIP_CANDIDATES * rowWords : rowWords,
+    );
+  }
+
+  /** @internal The host's view of tensor i's state now. */
+  stateOf(i: number): TensorState {
+    return this.tensors[i]!.cls.history[0]!;
   }
 
   /** @internal */
@@ -173,6 +202,7 @@ export class Optimizer<O extends object> {
         extents: t.param.extents,
         padded: t.param.ownership !== 'caller',
         variant: keys[t.group]!,
+        row: t.cls.index,
       })),
       this.engine.limits.maxComputeWorkgroupsPerDimension ** 2,
     );
@@ -187,7 +217,7 @@ export class Optimizer<O extends object> {
       plan,
       kernels,
       buffers,
-      this.tensors.length * this.spec.fields.length,
+      this.classes.length * this.spec.fields.length,
     );
     this.variantKeys = keys;
     return this.launcher;
@@ -205,7 +235,7 @@ export class Optimizer<O extends object> {
             ),
           );
         }
-        if (!t.history[0]!.touched.has(name) && init !== 0) this.fillState(i, name, init);
+        if (!t.cls.history[0]!.touched.has(name) && init !== 0) this.fillState(i, name, init);
       }
     });
   }
@@ -262,35 +292,39 @@ export class Optimizer<O extends object> {
     });
   }
 
-  /** Advances every tensor's host state and fills the scalar rows of this step. */
+  /** Advances every state class and fills the scalar rows of this step (one row per class). */
   private writeScalars(shift: number): void {
     const F = this.spec.fields.length;
     const stateNames = this.paramGroups.map((g) => Object.keys(this.spec.states(g)));
     if (!this.skip) {
-      this.tensors.forEach((t, i) =>
-        this.advance(this.paramGroups[t.group]!, stateNames[t.group]!, t.history[0]!, i * F),
-      );
+      for (const c of this.classes) {
+        this.advance(this.paramGroups[c.group]!, stateNames[c.group]!, c.history[0]!, c.index * F);
+      }
       return;
     }
-    // Row set c: the step as it runs if c more of the unconfirmed steps were skipped.
+    // Row set k: the step as it runs if k more of the unconfirmed steps were skipped.
     new Uint32Array(this.rows.buffer, 0, 1)[0] = this.skip.confirmed;
-    const setWords = this.tensors.length * F;
-    if (shift >= this.tensors[0]!.history.length) {
+    const setWords = this.classes.length * F;
+    if (shift >= this.classes[0]!.history.length) {
       throw new Error(`${this.spec.name}: lost track of skipped steps`);
     }
-    this.tensors.forEach((t, i) => {
-      t.history.splice(0, shift);
-      const group = this.paramGroups[t.group]!;
+    for (const c of this.classes) {
+      c.history.splice(0, shift);
       let now: TensorState | undefined;
-      for (let c = 0; c < SKIP_CANDIDATES; c++) {
-        const base = t.history[Math.min(c, t.history.length - 1)]!;
+      for (let k = 0; k < SKIP_CANDIDATES; k++) {
+        const base = c.history[Math.min(k, c.history.length - 1)]!;
         const next = { host: { ...base.host }, touched: new Set(base.touched) };
-        this.advance(group, stateNames[t.group]!, next, 1 + c * setWords + i * F);
+        this.advance(
+          this.paramGroups[c.group]!,
+          stateNames[c.group]!,
+          next,
+          1 + k * setWords + c.index * F,
+        );
         now ??= next;
       }
-      t.history.unshift(now!);
-      if (t.history.length > HISTORY) t.history.pop();
-    });
+      c.history.unshift(now!);
+      if (c.history.length > HISTORY) c.history.pop();
+    }
   }
 
   /** Steps skipped so far for non-finite gradients (0 without skipNonFinite); waits for the GPU. */
@@ -304,7 +338,7 @@ export class Optimizer<O extends object> {
     if (!this.skip) return;
     await this.skip.read();
     const shift = this.skip.takeShift();
-    for (const t of this.tensors) t.history.splice(0, Math.min(shift, t.history.length - 1));
+    for (const c of this.classes) c.history.splice(0, Math.min(shift, c.history.length - 1));
   }
 
   /** Sets every gradient to zero (PyTorch's set_to_none=False). */
@@ -335,6 +369,8 @@ export class Optimizer<O extends object> {
     );
     this.prepare();
     this.skip?.reset();
+    // Tensors of a group with equal loaded host state share a class (and a scalar row).
+    const classes = new Map<string, StateClass>();
     this.tensors.forEach((t, i) => {
       const entry = entries[i] ?? {};
       const state = this.initialState();
@@ -343,10 +379,17 @@ export class Optimizer<O extends object> {
         this.fillState(i, name, value instanceof Float32Array ? value : init);
         if (value instanceof Float32Array) state.touched.add(name);
       }
-      for (const [field, value] of Object.entries(entry))
+      for (const [field, value] of Object.entries(entry)) {
         if (typeof value === 'number') state.host[field] = value;
-      t.history = [state];
+      }
+      const key = JSON.stringify([t.group, state.host, [...state.touched].sort()]);
+      let cls = classes.get(key);
+      if (!cls) classes.set(key, (cls = { index: classes.size, group: t.group, history: [state] }));
+      t.cls = cls;
     });
+    this.classes = [...classes.values()];
+    this.rows = this.allocateRows();
+    this.variantKeys = []; // rows moved: rebuild the launches at the next step
   }
 
   /** Frees the optimizer's state; parameters stay alive. */

@@ -22,8 +22,8 @@ export const BLOCK_ITEMS = 8;
 /** Items per block. */
 export const BLOCK_SIZE = BLOCK_LANES * BLOCK_ITEMS;
 
-/** u32 words per block row: param, grad, state, count, tensor, partial. */
-export const BLOCK_WORDS = 6;
+/** u32 words per block row: param, grad, state, count, tensor, partial, row. */
+export const BLOCK_WORDS = 7;
 
 /** One block-table row. Offsets count the launch's items (vec4s or scalars). */
 export interface Block {
@@ -34,6 +34,8 @@ export interface Block {
   tensor: number;
   /** Slot of this block's partial sum in the norm scratch (the tensor's blocks are consecutive). */
   partial: number;
+  /** Row of per-tensor scalars (tensors with the same host state share one). */
+  row: number;
 }
 
 /** A tensor as the planner sees it. */
@@ -43,6 +45,8 @@ export interface PlanTensor {
   padded: boolean;
   /** Kernel variant key (tensors of one key share a pipeline). */
   variant: string;
+  /** Row of scalars the tensor's blocks read (defaults to the tensor's index). */
+  row?: number;
 }
 
 /** Buffers bound together: parameters, gradients, and the optimizer state laid out alongside. */
@@ -114,6 +118,7 @@ function segmentPieces(tensors: PlanTensor[]): { segments: Segment[]; pieces: Pi
 function pieceBlocks(
   p: Piece,
   tensor: number,
+  row: number,
 ): { vec4: Omit<Block, 'partial'>[]; scalar: Omit<Block, 'partial'>[] } {
   const e = p.extent;
   const aligned = e.paramOffset % 4 === 0 && e.gradOffset % 4 === 0 && p.state % 4 === 0;
@@ -127,6 +132,7 @@ function pieceBlocks(
       state: p.state / 4 + i,
       count: Math.min(BLOCK_SIZE, vecs - i),
       tensor,
+      row,
     });
   }
   for (let i = vecs * 4; i < e.length; i += BLOCK_SIZE) {
@@ -136,6 +142,7 @@ function pieceBlocks(
       state: p.state + i,
       count: Math.min(BLOCK_SIZE, e.length - i),
       tensor,
+      row,
     });
   }
   return { vec4, scalar };
@@ -151,7 +158,7 @@ export function planStep(tensors: PlanTensor[], maxBlocksPerLaunch: number): Pla
   const stateOffsets: Plan['stateOffsets'] = tensors.map(() => []);
   for (const p of pieces) {
     stateOffsets[p.tensor]!.push([p.segment, p.state]);
-    const { vec4, scalar } = pieceBlocks(p, p.tensor);
+    const { vec4, scalar } = pieceBlocks(p, p.tensor, tensors[p.tensor]!.row ?? p.tensor);
     const variant = tensors[p.tensor]!.variant;
     for (const [vec, list] of [
       [4, vec4],
@@ -196,5 +203,6 @@ export function packBlocks(blocks: Block[], out: Uint32Array, offset = 0): void 
     out[o + 3] = b.count;
     out[o + 4] = b.tensor;
     out[o + 5] = b.partial;
+    out[o + 6] = b.row;
   });
 }

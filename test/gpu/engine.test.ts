@@ -412,3 +412,48 @@ it('without skipNonFinite a NaN gradient propagates as in torch.optim; with it t
   expect(r.skipping).toEqual({ a: [1, 2, 3, 4], b: [5, 6], skipped: 1 });
   expect(r.adam).toEqual(['NaN', '1.899999976158142']);
 });
+
+it('a checkpoint whose tensors are at different steps keeps each tensor on its own step count', async () => {
+  const r = await harnessPage().evaluate(async () => {
+    const { createEngine, Adam } = window.webgpuOptim;
+    const engine = await createEngine();
+    const grad = (t: number, n: number) =>
+      Float32Array.from({ length: n }, (_, i) => Math.cos(i + t));
+    const run = (steps: number, from: number) => {
+      const w = engine.parameter(Float32Array.from({ length: 300 }, (_, i) => Math.sin(i)));
+      const opt = new Adam([w], { lr: 0.01 });
+      for (let t = from; t < from + steps; t++) {
+        w.grad.write(grad(t, 300));
+        opt.step();
+      }
+      return { w, opt };
+    };
+    const x = run(3, 1);
+    const y = run(5, 1);
+    const sx = await x.opt.stateDict();
+    const sy = await y.opt.stateDict();
+    // One optimizer over copies of both, from a merged dict: tensor 0 at step 3, tensor 1 at step 5.
+    const a = engine.parameter(await x.w.read());
+    const b = engine.parameter(await y.w.read());
+    const z = new Adam([a, b], { lr: 0.01 });
+    z.loadStateDict({
+      state: { 0: sx.state[0]!, 1: sy.state[0]! },
+      paramGroups: [{ ...sx.paramGroups[0]!, params: [0, 1] }],
+    });
+    const g = grad(9, 300);
+    for (const w of [x.w, y.w, a, b]) w.grad.write(g);
+    x.opt.step();
+    y.opt.step();
+    z.step();
+    const same = async (p: typeof a, q: typeof a) =>
+      (await p.read()).join() === (await q.read()).join();
+    const out = {
+      a: await same(a, x.w),
+      b: await same(b, y.w),
+      steps: Object.values((await z.stateDict()).state).map((s) => s.step),
+    };
+    engine.dispose();
+    return out;
+  });
+  expect(r).toEqual({ a: true, b: true, steps: [4, 6] });
+});

@@ -14,7 +14,7 @@ describe('uniform packing: one field list makes both the WGSL struct and the row
   it('fields become f32 members in order, loaded from consecutive words', () => {
     const text = hyperStruct(['lr', 'beta1', 'eps']);
     expect(text).toMatch(/struct Hyper \{\s*lr: f32,\s*beta1: f32,\s*eps: f32,/);
-    expect(text).toContain('let o = launch.rowBase + tensor * 3u;');
+    expect(text).toContain('let o = launch.rowBase + index * 3u;');
     expect(text).toContain('bitcast<f32>(table[o + 0u]),');
     expect(text).toContain('bitcast<f32>(table[o + 2u]),');
   });

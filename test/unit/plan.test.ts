@@ -183,11 +183,11 @@ describe('planStep', () => {
     const out = new Uint32Array(2 * BLOCK_WORDS);
     packBlocks(
       [
-        { param: 1, grad: 2, state: 3, count: 4, tensor: 5, partial: 6 },
-        { param: 7, grad: 8, state: 9, count: 10, tensor: 11, partial: 12 },
+        { param: 1, grad: 2, state: 3, count: 4, tensor: 5, partial: 6, row: 7 },
+        { param: 8, grad: 9, state: 10, count: 11, tensor: 12, partial: 13, row: 14 },
       ],
       out,
     );
-    expect(Array.from(out)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(Array.from(out)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
   });
 });
