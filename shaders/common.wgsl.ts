@@ -59,8 +59,8 @@ export function hyperStruct(fields: readonly string[], skip = false): string {
     ? 'launch.rowBase + 1u + (flags[1] - table[launch.rowBase]) * launch.rowStride'
     : 'launch.rowBase';
   return `struct Hyper {\n${members}\n  _pad: f32,\n}
-fn hyper(tensor: u32) -> Hyper {
-  let o = ${base} + tensor * ${fields.length}u;
+fn hyper(index: u32) -> Hyper {
+  let o = ${base} + index * ${fields.length}u;
   return Hyper(${loads}${fields.length ? ',' : ''} 0.0);
 }`;
 }
@@ -122,9 +122,12 @@ ${hyperStruct(k.fields, k.skipFlag === true)}
 
 /** Reads the block row and the tensor's scalars, once per invocation. */
 const blockHeader = `
+  let paramBase = table[row];
+  let gradBase = table[row + 1u];
+  let stateBase = table[row + 2u];
   let count = table[row + 3u];
   let tensor = table[row + 4u];
-  let h = hyper(tensor);`;
+  let h = hyper(table[row + 6u]);`;
 
 /** Opens the loop over this invocation's items (BLOCK_LANES apart; closed by the caller). */
 const itemLoop = `
@@ -136,11 +139,11 @@ const itemLoop = `
 function prologue(k: ElementwiseKernel): string {
   const loads = k.states.map((s) => `  var ${s} = ${s}Buf[si];`).join('\n');
   return wgsl`
-  let pi = table[row] + j;
-  let si = table[row + 2u] + j;
+  let pi = paramBase + j;
+  let si = stateBase + j;
   var p = paramBuf[pi];
 #if ${k.grad !== false}
-  var g = gradBuf[table[row + 1u] + j];
+  var g = gradBuf[gradBase + j];
 #endif
 ${loads}
 #if ${k.maximize}

@@ -24,12 +24,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: ve
   let b = wid.x + wid.y * grid.x;
   if (b >= launch.blockCount) { return; }
   let row = (launch.blockBase + b) * ${BLOCK_WORDS}u;
+  let gradBase = table[row + 1u];
   let count = table[row + 3u];
   var found = false;
   for (var item = 0u; item < ${BLOCK_ITEMS}u; item = item + 1u) {
     let j = lane + item * ${BLOCK_LANES}u;
     if (j >= count) { break; }
-    let bits = bitcast<${U}>(gradBuf[table[row + 1u] + j]) & ${U}(0x7f800000u);
+    let bits = bitcast<${U}>(gradBuf[gradBase + j]) & ${U}(0x7f800000u);
     found = found || any(bits == ${U}(0x7f800000u));
   }
   if (found) { atomicOr(&flags[0], 1u); }
