@@ -14,10 +14,11 @@ export const BLOCK_LANES = 256;
 /**
  * Items (vec4s or scalars) each invocation updates, BLOCK_LANES apart so that a workgroup's
  * accesses stay contiguous: the block-table row and the per-tensor scalars are read once per
- * invocation for all of them (on SwiftShader 1 item per lane ran at 0.68 of a plain stream
- * kernel; see bench/README.md).
+ * invocation for all of them. On SwiftShader (16M parameters, same-bytes stream kernel = 1) 1
+ * item per lane ran at 0.68, 8 at 0.89 and 16 at 0.94-0.99; 16 vec4s (64 floats) per thread is
+ * also the scale of Apex's multi_tensor_apply chunks per thread.
  */
-export const BLOCK_ITEMS = 8;
+export const BLOCK_ITEMS = 16;
 
 /** Items per block. */
 export const BLOCK_SIZE = BLOCK_LANES * BLOCK_ITEMS;
