@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs before `npm install`: the GPU tests and the benchmark need a Chromium with WebGPU.
+// Runs before `npm test` and `npm run bench` (and in .ci/run): they need a Chromium with WebGPU.
 // Where a system Chromium exists (or PUPPETEER_EXECUTABLE_PATH names one), puppeteer uses it and
 // skips its own download (.puppeteerrc.cjs). On a Debian/Ubuntu machine with neither, as root,
 // Debian's `chromium` package is installed, because puppeteer's own Chrome download is not
@@ -23,7 +23,7 @@ if (configured || system || process.platform !== 'linux' || process.env.PUPPETEE
   process.exit(0);
 }
 if (!has('apt-get') || process.getuid?.() !== 0) {
-  console.log('[ensure-browser] no system Chromium; puppeteer will download its own Chrome');
+  console.log("[ensure-browser] no system Chromium: puppeteer uses the Chrome it downloads at npm install");
   process.exit(0);
 }
 console.log('[ensure-browser] installing Debian chromium for headless WebGPU (apt-get)');
