@@ -5,7 +5,7 @@ import { BLOCK_ITEMS, BLOCK_LANES, BLOCK_WORDS } from '../src/plan.ts';
  * The generic launcher's WGSL. An optimizer supplies only its math (`body`), the per-tensor
  * scalars it reads (`fields`, available as `h.<field>`) and its state names (each a local `var` of
  * type T, loaded before and stored after the body). This file owns bindings, the block-table
- * lookup, bounds checks, vec4/scalar access, the 2-D grid, and the tree reductions behind
+ * lookup, bounds checks, vec4/scalar access, the 2-D grid, and the reductions behind
  * per-tensor norms (LAMB, LARS, gradient clipping).
  *
  * Bindings: 0 launch uniform, 1 block table + scalar rows, 2 parameters, 3 gradients,
@@ -67,25 +67,6 @@ fn hyper(index: u32) -> Hyper {
 
 /** The skip-gate: a non-finite gradient was found this step, or too many skips are unconfirmed. */
 const skipGuard = `if (flags[0] != 0u || flags[1] - table[launch.rowBase] >= ${SKIP_CANDIDATES}u) { return; }`;
-
-/**
- * Sums `acc` over the workgroup into sums[0] in two barrier rounds (16 lanes add 16 values each,
- * then lane 0 adds those 16): software rasterisers such as SwiftShader pay per barrier, and the
- * error stays that of a two-level pairwise sum. Every lane must reach it (uniform control flow).
- */
-export const workgroupSum = `  sums[lane] = acc;
-  workgroupBarrier();
-  if (lane < 16u) {
-    var partial = sums[lane * 16u];
-    for (var i = 1u; i < 16u; i = i + 1u) { partial = partial + sums[lane * 16u + i]; }
-    sums[lane * 16u] = partial;
-  }
-  workgroupBarrier();
-  if (lane == 0u) {
-    var total = sums[0];
-    for (var i = 1u; i < 16u; i = i + 1u) { total = total + sums[i * 16u]; }
-    sums[0] = total;
-  }`;
 
 /** Squared-norm accumulator type for k norms. */
 const accType = (k: number) => (k === 1 ? 'f32' : `vec${k}<f32>`);
@@ -182,8 +163,10 @@ ${stores}
 
 /**
  * The norm pass: runs the body (which assigns n0..n{k-1} instead of updating; nothing is
- * stored), then tree-reduces the squares of each n over the workgroup into one partial sum per
- * block (scratch[partial * k + j]).
+ * stored) over the invocation's items and writes each invocation's sums of squares to its own
+ * slot, scratch[(partial * BLOCK_LANES + lane) * k + j]. No workgroup memory and no barrier:
+ * software GPUs (SwiftShader) run any kernel with a barrier several times slower, and the extra
+ * scratch traffic is k floats per BLOCK_ITEMS items.
  */
 export function normKernel(k: ElementwiseKernel): string {
   const K = k.norms ?? 1;
@@ -192,10 +175,9 @@ export function normKernel(k: ElementwiseKernel): string {
   const squares = Array.from({ length: K }, (_, j) => sq(`n${j}`)).join(', ');
   const writes = Array.from(
     { length: K },
-    (_, j) => `    scratch[table[row + 5u] * ${K}u + ${j}u] = sums[0]${K === 1 ? '' : `[${j}]`};`,
+    (_, j) => `  scratch[slot + ${j}u] = acc${K === 1 ? '' : `[${j}]`};`,
   ).join('\n');
   return wgsl`${header({ ...k, norms: K }, 'read_write')}
-var<workgroup> sums: array<${accType(K)}, ${BLOCK_LANES}>;
 ${entry}
 #if ${k.skipFlag === true}
   ${skipGuard}
@@ -208,49 +190,81 @@ ${declare}
 ${k.body}
     acc = acc + ${accType(K)}(${squares});
   }
-${workgroupSum}
-  if (lane == 0u) {
+  let slot = (table[row + 5u] * ${BLOCK_LANES}u + lane) * ${K}u;
 ${writes}
-  }
 }
 `;
 }
 
 /**
- * Second reduction stage: one workgroup per tensor sums its blocks' partials
- * (table[partialTable + t] .. table[partialTable + t + 1]) and writes the norm, or the squared
- * norm when `sqrt` is false, to scratch[normBase + t * k + j].
+ * A sum of `count` consecutive k-vectors of scratch from `first`, in chunks of 16 (error of a
+ * two-level sum, not of one long running sum).
  */
-export function reduceKernel(K: number, sqrt: boolean): string {
+function chunkedSum(K: number): string {
   const load =
     K === 1
       ? 'scratch[i]'
       : `${accType(K)}(${Array.from({ length: K }, (_, j) => `scratch[i * ${K}u + ${j}u]`).join(', ')})`;
+  return `fn chunkedSum(first: u32, count: u32) -> ${accType(K)} {
+  var total = ${accType(K)}(0.0);
+  for (var c = 0u; c < count; c = c + 16u) {
+    var chunk = ${accType(K)}(0.0);
+    for (var i = first + c; i < first + min(count, c + 16u); i = i + 1u) { chunk = chunk + ${load}; }
+    total = total + chunk;
+  }
+  return total;
+}`;
+}
+
+const laneIndex = `@compute @workgroup_size(${BLOCK_LANES})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>,
+        @builtin(local_invocation_index) lane: u32) {
+  let i = (wid.x + wid.y * grid.x) * ${BLOCK_LANES}u + lane;`;
+
+/**
+ * Second stage, one invocation per block: sums the block's BLOCK_LANES invocation slots into
+ * scratch[r.blockBase + partial * k + j].
+ */
+export function blockSumKernel(K: number): string {
+  const writes = Array.from(
+    { length: K },
+    (_, j) => `  scratch[r.blockBase + i * ${K}u + ${j}u] = s${K === 1 ? '' : `[${j}]`};`,
+  ).join('\n');
+  return `
+struct Reduce { count: u32, partialTable: u32, normBase: u32, blockBase: u32 }
+@group(0) @binding(0) var<uniform> r: Reduce;
+@group(0) @binding(2) var<storage, read_write> scratch: array<f32>;
+${chunkedSum(K)}
+${laneIndex}
+  if (i >= r.count) { return; }
+  let s = chunkedSum(i * ${BLOCK_LANES}u, ${BLOCK_LANES}u);
+${writes}
+}
+`;
+}
+
+/**
+ * Third stage, one invocation per tensor: sums the tensor's block sums (its partial slots
+ * table[partialTable + t] .. table[partialTable + t + 1]) and writes the norm, or the squared
+ * norm when `sqrt` is false, to scratch[normBase + t * k + j].
+ */
+export function reduceKernel(K: number, sqrt: boolean): string {
   const writes = Array.from({ length: K }, (_, j) => {
-    const v = `sums[0]${K === 1 ? '' : `[${j}]`}`;
-    return `    scratch[r.normBase + t * ${K}u + ${j}u] = ${sqrt ? `sqrt(${v})` : v};`;
+    const v = `s${K === 1 ? '' : `[${j}]`}`;
+    return `  scratch[r.normBase + t * ${K}u + ${j}u] = ${sqrt ? `sqrt(${v})` : v};`;
   }).join('\n');
   return `
-struct Reduce { tensorCount: u32, partialTable: u32, normBase: u32, _pad: u32 }
+struct Reduce { count: u32, partialTable: u32, normBase: u32, blockBase: u32 }
 @group(0) @binding(0) var<uniform> r: Reduce;
 @group(0) @binding(1) var<storage, read> table: array<u32>;
 @group(0) @binding(2) var<storage, read_write> scratch: array<f32>;
-var<workgroup> sums: array<${accType(K)}, ${BLOCK_LANES}>;
-
-@compute @workgroup_size(${BLOCK_LANES})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>,
-        @builtin(local_invocation_index) lane: u32) {
-  let t = wid.x + wid.y * grid.x;
-  if (t >= r.tensorCount) { return; }
-  let last = table[r.partialTable + t + 1u];
-  var acc = ${accType(K)}(0.0);
-  for (var i = table[r.partialTable + t] + lane; i < last; i = i + ${BLOCK_LANES}u) {
-    acc = acc + ${load};
-  }
-${workgroupSum}
-  if (lane == 0u) {
+${chunkedSum(K)}
+${laneIndex}
+  let t = i;
+  if (t >= r.count) { return; }
+  let first = table[r.partialTable + t];
+  let s = chunkedSum(r.blockBase / ${K}u + first, table[r.partialTable + t + 1u] - first);
 ${writes}
-  }
 }
 `;
 }

@@ -6,12 +6,13 @@ import {
   flagsBinding,
   normKernel,
   reduceKernel,
+  blockSumKernel,
   scratchBinding,
   type ElementwiseKernel,
 } from '../shaders/common.wgsl.ts';
 import type { Engine } from './engine.ts';
 import { workgroupGrid } from './limits.ts';
-import { BLOCK_WORDS, packBlocks, type Plan } from './plan.ts';
+import { BLOCK_LANES, BLOCK_WORDS, packBlocks, type Plan } from './plan.ts';
 
 /** What one kernel variant needs to be compiled and bound (`vec` is chosen per launch). */
 export type KernelVariant = Omit<ElementwiseKernel, 'vec'> & {
@@ -73,14 +74,19 @@ export class Launcher {
     packBlocks(plan.blocks, words);
     words.set(plan.partialBase, partialTable);
     engine.queue.writeBuffer(this.table, 0, words);
-    const normBase = partials * norms;
+    // Scratch: one slot per invocation of the norm pass, one per block, one per tensor (x norms).
+    const blockBase = partials * BLOCK_LANES * norms;
+    const normBase = blockBase + partials * norms;
     this.scratch =
       norms > 0
         ? engine.createBuffer(`${label}/norms`, (normBase + tensors * norms) * 4)
         : undefined;
 
     const passes = norms > 0 ? (['norm', 'update'] as const) : (['update'] as const);
-    const slots = plan.launches.length * (passes.length + (flags ? 1 : 0)) + 2;
+    const slots =
+      plan.launches.length * (passes.length + (flags ? 1 : 0)) +
+      (flags ? 1 : 0) +
+      (norms > 0 ? 2 : 0);
     this.uniforms = engine.createBuffer(
       `${label}/launches`,
       slots * UNIFORM_SLOT,
@@ -123,21 +129,30 @@ export class Launcher {
 
     for (const pass of passes) {
       if (pass === 'update' && this.scratch) {
-        // Between the passes: per-tensor norms from the partial sums.
-        const pipeline = engine.pipelines.get(`${label}/reduce${norms}`, reduceKernel(norms, true));
-        this.dispatches.push({
-          pipeline,
-          bindGroup: engine.device.createBindGroup({
-            label: `${label}/reduce`,
-            layout: pipeline.getBindGroupLayout(0),
-            entries: [
-              { binding: 0, resource: uniform([tensors, partialTable, normBase, 0]) },
-              { binding: 1, resource: { buffer: this.table } },
-              { binding: 2, resource: { buffer: this.scratch } },
-            ],
-          }),
-          grid: workgroupGrid(tensors, engine.limits.maxComputeWorkgroupsPerDimension),
-        });
+        // Between the passes: per-block sums, then per-tensor norms.
+        const maxPerDim = engine.limits.maxComputeWorkgroupsPerDimension;
+        const stages = [
+          { name: 'blocksum', code: blockSumKernel(norms), count: partials },
+          { name: 'reduce', code: reduceKernel(norms, true), count: tensors },
+        ];
+        for (const stage of stages) {
+          const pipeline = engine.pipelines.get(`${label}/${stage.name}${norms}`, stage.code);
+          const entries: GPUBindGroupEntry[] = [
+            { binding: 0, resource: uniform([stage.count, partialTable, normBase, blockBase]) },
+            { binding: 2, resource: { buffer: this.scratch } },
+          ];
+          if (stage.name === 'reduce')
+            entries.push({ binding: 1, resource: { buffer: this.table } });
+          this.dispatches.push({
+            pipeline,
+            bindGroup: engine.device.createBindGroup({
+              label: `${label}/${stage.name}`,
+              layout: pipeline.getBindGroupLayout(0),
+              entries,
+            }),
+            grid: workgroupGrid(Math.ceil(stage.count / BLOCK_LANES), maxPerDim),
+          });
+        }
         if (afterNorms) this.dispatches.push(...afterNorms(this.scratch, normBase, tensors));
       }
       plan.launches.forEach((launch, i) => {

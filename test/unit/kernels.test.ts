@@ -66,9 +66,25 @@ describe.each(Object.entries(optimizerSpecs))('%s kernel text', (name, spec) => 
   }
 });
 
-it('the per-tensor reduction writes norms, or squared norms for clipping', () => {
-  expect(reduceKernel(2, true)).toContain('= sqrt(sums[0][1]);');
-  expect(reduceKernel(1, false)).toContain('= sums[0];');
+it('the reductions are barrier-free and write norms, or squared norms', () => {
+  expect(reduceKernel(2, true)).toContain('= sqrt(s[1]);');
+  expect(reduceKernel(1, false)).toMatch(/= s;/);
+  for (const code of [
+    reduceKernel(2, true),
+    blockSumKernel(2),
+    normKernel({
+      label: 'x',
+      vec: 4,
+      fields: [],
+      states: [],
+      body: 'n0 = p; n1 = g;',
+      maximize: false,
+      l2: false,
+      norms: 2,
+    }),
+  ]) {
+    expect(code).not.toContain('workgroupBarrier');
+  }
 });
 
 it('createEngine reports clearly where WebGPU is unavailable (Node has no navigator.gpu)', async () => {
