@@ -3,6 +3,8 @@
  * each optimizer is timed with, TF.js equivalents, repetition counts and the many-tensor model.
  */
 
+import { seededRandom } from '../src/reference/random.ts';
+
 /** Binary multiples: 1M = 2^20 parameters (so every size is a whole number of vec4 blocks). */
 export function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(text.trim());
@@ -118,17 +120,8 @@ export function withinBudget(
 /** Largest size at which the float64 CPU reference is timed (it holds every buffer as Float64Array). */
 export const CPU_MAX_SIZE = 2 ** 24;
 
-/** A small deterministic PRNG (mulberry32) so that every run builds the same model. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG so that every run builds the same model. */
+export const prng = seededRandom;
 
 /**
  * Tensor sizes of a model with `count` tensors and `total` parameters, like a transformer's: 90%

@@ -1,14 +1,4 @@
-/** Seeded pseudo-random numbers (mulberry32), so surfaces, datasets and weights are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../src/reference/random.ts';
 
 /** A standard normal sample (Box-Muller) from a uniform source. */
 export function gaussian(random: () => number): number {

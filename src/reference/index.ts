@@ -46,3 +46,4 @@ export const references = {
 
 /** The name of an optimizer that has a reference. */
 export type ReferenceName = keyof typeof references;
+export * from './random.ts';

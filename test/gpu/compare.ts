@@ -2,6 +2,8 @@
  * Accuracy bound and failure tables shared by the GPU tests (runs in the page and in Node).
  * After t float32 steps the normwise error bound is max|got-ref| <= 4 * t * 2^-23 * max|ref|.
  */
+
+import { seededRandom } from '../../src/reference/random.ts';
 export const EPS32 = 2 ** -23;
 
 export interface Mismatch {
@@ -109,16 +111,10 @@ export function mismatchTable(rows: Mismatch[]): string {
   ].join('\n');
 }
 
-/** Deterministic pseudo-random numbers (mulberry32) in [-1, 1). */
+/** Deterministic pseudo-random numbers in [-1, 1). */
 export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const next = seededRandom(seed);
+  return () => next() * 2 - 1;
 }
 
 /** n float32 values in [-scale, scale). */
