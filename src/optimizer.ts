@@ -205,6 +205,7 @@ export class Optimizer<O extends object> {
         row: t.cls.index,
       })),
       this.engine.limits.maxComputeWorkgroupsPerDimension ** 2,
+      !this.spec.norms, // elementwise rules may share blocks across tensors
     );
     this.plan = plan;
     this.allocateStates(plan);

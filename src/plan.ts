@@ -150,15 +150,49 @@ function pieceBlocks(
 }
 
 /**
- * Plans one step over `tensors`: launches ordered by variant, segment and width, and at most
- * `maxBlocksPerLaunch` blocks each (the 2-D grid limit).
+ * Joins pieces that lie back to back in one engine-owned page with the same kernel variant and
+ * scalar row into one: an elementwise update does not care where one tensor ends, so a thousand
+ * small tensors cost the blocks of one tensor of the same total size. (The padding between them
+ * is zero and stays zero under every update rule.) Not for per-tensor norms.
  */
-export function planStep(tensors: PlanTensor[], maxBlocksPerLaunch: number): Plan {
+function mergeAdjacent(pieces: Piece[], tensors: PlanTensor[]): Piece[] {
+  const out: Piece[] = [];
+  let end = -1; // first element after the last piece of `out` (offsets are equal in pages)
+  for (const p of pieces) {
+    const last = out[out.length - 1];
+    const t = tensors[p.tensor]!;
+    const mergeable =
+      last !== undefined &&
+      p.padded &&
+      last.padded &&
+      p.segment === last.segment &&
+      p.extent.page !== undefined &&
+      t.variant === tensors[last.tensor]!.variant &&
+      (t.row ?? p.tensor) === (tensors[last.tensor]!.row ?? last.tensor) &&
+      p.extent.paramOffset === end;
+    end = p.extent.paramOffset + padToVec4(p.extent.length);
+    if (!mergeable) {
+      out.push(p);
+      continue;
+    }
+    const length = end - last.extent.paramOffset;
+    out[out.length - 1] = { ...last, extent: { ...last.extent, length } };
+  }
+  return out;
+}
+
+/**
+ * Plans one step over `tensors`: launches ordered by variant, segment and width, and at most
+ * `maxBlocksPerLaunch` blocks each (the 2-D grid limit). With `merge`, tensors adjacent in a page
+ * share blocks (see mergeAdjacent); without it every block belongs to one tensor, as per-tensor
+ * norms need.
+ */
+export function planStep(tensors: PlanTensor[], maxBlocksPerLaunch: number, merge = false): Plan {
   const { segments, pieces } = segmentPieces(tensors);
   const groups = new Map<string, Array<Omit<Block, 'partial'>>>();
   const stateOffsets: Plan['stateOffsets'] = tensors.map(() => []);
-  for (const p of pieces) {
-    stateOffsets[p.tensor]!.push([p.segment, p.state]);
+  for (const p of pieces) stateOffsets[p.tensor]!.push([p.segment, p.state]);
+  for (const p of merge ? mergeAdjacent(pieces, tensors) : pieces) {
     const { vec4, scalar } = pieceBlocks(p, p.tensor, tensors[p.tensor]!.row ?? p.tensor);
     const variant = tensors[p.tensor]!.variant;
     for (const [vec, list] of [

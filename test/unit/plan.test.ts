@@ -81,6 +81,22 @@ describe('planStep', () => {
     expect(plan.stateOffsets).toEqual([[[0, 0]], [[0, 4]], [[0, third]]]);
   });
 
+  it('with merging, back-to-back tensors of one page, variant and row share blocks', () => {
+    const t = (offset: number, length: number, row: number) => ({
+      ...pagedTensor(page, offset, length),
+      row,
+    });
+    const plan = planStep([t(0, 3, 0), t(4, 8, 0), t(12, 1, 0), t(16, 4, 1)], 1 << 30, true);
+    // Tensors 0..2 span elements 0..15 (4 vec4s, padding included); tensor 3 has its own row.
+    expect(plan.blocks.map((b) => [b.param, b.count, b.tensor, b.row])).toEqual([
+      [0, 4, 0, 0],
+      [4, 1, 3, 1],
+    ]);
+    expect(plan.stateOffsets).toEqual([[[0, 0]], [[0, 4]], [[0, 12]], [[0, 16]]]);
+    // Without merging every tensor keeps its own block.
+    expect(planStep([t(0, 3, 0), t(4, 8, 0)], 1 << 30).blocks).toHaveLength(2);
+  });
+
   it('caller-owned buffers: vec4 body and scalar tail when aligned, scalar when not', () => {
     const aligned: PlanTensor = {
       extents: [
