@@ -1,5 +1,5 @@
-import { fail } from './scheduler';
-import type { Schedulable, Scheduler, SchedulerStateDict, StateValue } from './scheduler';
+import { fail, loadChildStates } from './scheduler';
+import type { Schedulable, Scheduler, SchedulerStateDict } from './scheduler';
 
 export interface ChainedSchedulerOptions {
   /** Built on the same optimizer; each `step()` steps them all, in this order (required). */
@@ -51,14 +51,10 @@ export class ChainedScheduler implements Scheduler {
   }
 
   loadStateDict(sd: SchedulerStateDict): void {
-    const children = sd.schedulers as StateValue[] | undefined;
-    if (!Array.isArray(children) || children.length !== this.schedulers.length) {
-      throw new TypeError(
-        `ChainedScheduler.loadStateDict: expected ${this.schedulers.length} schedulers`,
-      );
-    }
-    this.lastEpoch = sd.lastEpoch as number;
-    this.lastLr = (sd.lastLr as number[]).slice();
-    this.schedulers.forEach((s, i) => s.loadStateDict(children[i] as SchedulerStateDict));
+    ({ lastEpoch: this.lastEpoch, lastLr: this.lastLr } = loadChildStates(
+      'ChainedScheduler',
+      sd,
+      this.schedulers,
+    ));
   }
 }

@@ -242,3 +242,20 @@ export abstract class LRScheduler implements Scheduler {
     }
   }
 }
+
+/**
+ * Restores the shared part of a composite scheduler's state (ChainedScheduler, SequentialLR):
+ * each child from `sd.schedulers`, after checking their number. Returns lastEpoch and lastLr.
+ */
+export function loadChildStates(
+  owner: string,
+  sd: SchedulerStateDict,
+  children: ReadonlyArray<{ loadStateDict(sd: SchedulerStateDict): void }>,
+): { lastEpoch: number; lastLr: number[] } {
+  const states = sd.schedulers as StateValue[] | undefined;
+  if (!Array.isArray(states) || states.length !== children.length) {
+    throw new TypeError(`${owner}.loadStateDict: expected ${children.length} schedulers`);
+  }
+  children.forEach((s, i) => s.loadStateDict(states[i] as SchedulerStateDict));
+  return { lastEpoch: sd.lastEpoch as number, lastLr: (sd.lastLr as number[]).slice() };
+}

@@ -1,5 +1,5 @@
-import { checkPositiveInt, fail, LRScheduler } from './scheduler';
-import type { Schedulable, Scheduler, SchedulerStateDict, StateValue } from './scheduler';
+import { checkPositiveInt, fail, loadChildStates, LRScheduler } from './scheduler';
+import type { Schedulable, Scheduler, SchedulerStateDict } from './scheduler';
 
 export interface SequentialLROptions {
   /** Built on the same optimizer, in order of use (required). */
@@ -82,14 +82,10 @@ export class SequentialLR implements Scheduler {
   }
 
   loadStateDict(sd: SchedulerStateDict): void {
-    const children = sd.schedulers as StateValue[] | undefined;
-    if (!Array.isArray(children) || children.length !== this.schedulers.length) {
-      throw new TypeError(
-        `SequentialLR.loadStateDict: expected ${this.schedulers.length} schedulers`,
-      );
-    }
-    this.lastEpoch = sd.lastEpoch as number;
-    this.lastLr = (sd.lastLr as number[]).slice();
-    this.schedulers.forEach((s, i) => s.loadStateDict(children[i] as SchedulerStateDict));
+    ({ lastEpoch: this.lastEpoch, lastLr: this.lastLr } = loadChildStates(
+      'SequentialLR',
+      sd,
+      this.schedulers,
+    ));
   }
 }
