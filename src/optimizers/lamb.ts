@@ -11,7 +11,7 @@ import type { OptimizerSpec } from './spec.ts';
  *   m, v as Adam;   u = (m/(1-beta1^t)) / (sqrt(v/(1-beta2^t)) + eps) + weightDecay*p
  *   r = ||p|| / ||u|| per tensor (1 if either norm is 0);   p <- p - lr*r*u
  *
- * Both norms are computed on the GPU (norm pass + tree reduction), never read back.
+ * Both norms are computed on the GPU (norm pass, then per-block and per-tensor sums), never read back.
  */
 export const lambSpec: OptimizerSpec<LAMBOptions> = {
   name: 'LAMB',
