@@ -7,9 +7,11 @@
 const fs = require('node:fs');
 const { execSync } = require('node:child_process');
 
-const system = [process.env.PUPPETEER_EXECUTABLE_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
-  (p) => p && fs.existsSync(p),
-);
+const system = [
+  process.env.PUPPETEER_EXECUTABLE_PATH,
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+].find((p) => p && fs.existsSync(p));
 const aptAsRoot = (() => {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
   try {
@@ -20,4 +22,8 @@ const aptAsRoot = (() => {
   }
 })();
 
-module.exports = system ? { skipDownload: true, executablePath: system } : aptAsRoot ? { skipDownload: true } : {};
+module.exports = system
+  ? { skipDownload: true, executablePath: system }
+  : aptAsRoot
+    ? { skipDownload: true }
+    : {};

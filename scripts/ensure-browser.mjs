@@ -23,7 +23,9 @@ if (configured || system || process.platform !== 'linux' || process.env.PUPPETEE
   process.exit(0);
 }
 if (!has('apt-get') || process.getuid?.() !== 0) {
-  console.log("[ensure-browser] no system Chromium: puppeteer uses the Chrome it downloads at npm install");
+  console.log(
+    '[ensure-browser] no system Chromium: puppeteer uses the Chrome it downloads at npm install',
+  );
   process.exit(0);
 }
 console.log('[ensure-browser] installing Debian chromium for headless WebGPU (apt-get)');
