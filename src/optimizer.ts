@@ -273,8 +273,13 @@ export class Optimizer<O extends object> {
     for (const s of fresh) state.touched.add(s);
   }
 
-  /** One optimizer step for every parameter: encodes and submits, does not wait. */
-  step(): void {
+  /**
+   * One optimizer step for every parameter: encodes and submits, does not wait. With `encoder`,
+   * the step is recorded into the caller's encoder instead (after whatever the caller recorded,
+   * e.g. the kernels that write the gradients) and the caller submits it; record at most one
+   * step per submission, since each step's scalars are uploaded when it is recorded.
+   */
+  step(encoder?: GPUCommandEncoder): void {
     this.checkLive();
     this.engine.throwIfFailed();
     for (const g of this.paramGroups) this.spec.validate(g);
@@ -283,12 +288,14 @@ export class Optimizer<O extends object> {
       const launcher = this.prepare(); // before advancing: it fills states no step has touched
       this.writeScalars(shift);
       launcher.writeRows(this.rows);
-      const encoder = this.engine.device.createCommandEncoder({ label: `${this.label}.step` });
-      const pass = encoder.beginComputePass({ label: `${this.label}.step` });
+      const target =
+        encoder ?? this.engine.device.createCommandEncoder({ label: `${this.label}.step` });
+      const pass = target.beginComputePass({ label: `${this.label}.step` });
       launcher.encode(pass);
       pass.end();
-      const readback = this.skip?.encodeReadback(encoder);
-      this.engine.queue.submit([encoder.finish()]);
+      if (encoder) return; // the caller submits; skip counts are then confirmed by skippedSteps()
+      const readback = this.skip?.encodeReadback(target);
+      this.engine.queue.submit([target.finish()]);
       if (readback) this.skip!.startReadback();
     });
   }

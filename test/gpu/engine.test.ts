@@ -457,3 +457,44 @@ it('a checkpoint whose tensors are at different steps keeps each tensor on its o
   });
   expect(r).toEqual({ a: true, b: true, steps: [4, 6] });
 });
+
+it("step(encoder) records into the caller's encoder, after the caller's own kernels", async () => {
+  const r = await harnessPage().evaluate(async () => {
+    const { createEngine, Adam } = window.webgpuOptim;
+    const engine = await createEngine();
+    const n = 1000;
+    const init = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+    const a = engine.parameter(init);
+    const b = engine.parameter(init);
+    const optA = new Adam([a], { lr: 0.01 });
+    const optB = new Adam([b], { lr: 0.01 });
+    // The caller's kernel writes g = 0.5 into b's gradient buffer, in the same encoder as the step.
+    const fill = engine.pipelines.get(
+      'test/fill-grad',
+      `@group(0) @binding(0) var<storage, read_write> g: array<f32>;
+       @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+         if (id.x < ${n}u) { g[${b.extents[0]!.gradOffset}u + id.x] = 0.5; } }`,
+    );
+    const bind = engine.device.createBindGroup({
+      layout: fill.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: b.extents[0]!.grad } }],
+    });
+    for (let t = 0; t < 3; t++) {
+      a.grad.write(new Float32Array(n).fill(0.5));
+      optA.step();
+      const encoder = engine.device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(fill);
+      pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(Math.ceil(n / 64));
+      pass.end();
+      optB.step(encoder);
+      engine.queue.submit([encoder.finish()]);
+    }
+    const same = (await a.read()).join() === (await b.read()).join();
+    await engine.sync();
+    engine.dispose();
+    return same;
+  });
+  expect(r).toBe(true);
+});
