@@ -29,15 +29,18 @@ export interface ModelRow {
   result: Outcome<{
     many: Timing;
     flat: Timing;
-    model: {
-      tensors: number;
-      total: number;
-      small: number;
-      smallest: number;
-      medianSize: number;
-      largest: number;
-    };
+    model: ModelShape;
   }>;
+}
+
+/** The size mix of the many-tensor model. */
+export interface ModelShape {
+  tensors: number;
+  total: number;
+  small: number;
+  smallest: number;
+  medianSize: number;
+  largest: number;
 }
 
 export interface Results {
@@ -180,17 +183,7 @@ export function markdown(res: Results): string {
     ];
   });
   const modelDesc = res.model.find((m) => ok(m.result))?.result as
-    | {
-        model: {
-          tensors: number;
-          total: number;
-          small: number;
-          smallest: number;
-          medianSize: number;
-          largest: number;
-        };
-      }
-    | undefined;
+    { model: ModelShape } | undefined;
   const env = res.environment as { crossOriginIsolated?: boolean; timerResolutionMs?: number };
   return `# webgpu-optim benchmark, ${res.date}
 

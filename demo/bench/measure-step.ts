@@ -1,3 +1,4 @@
+import { measure, median } from '../../bench/gpu.ts';
 import type { Engine } from '../../src/index.ts';
 import { createOptimizer, defaultOptions } from '../shared/optimizer-choices.ts';
 import { seededRandom } from '../shared/random.ts';
@@ -18,9 +19,9 @@ function benchOptions(name: string): Record<string, unknown> {
 }
 
 /**
- * Throughput of `name` on one tensor of `n` parameters: `warmup` steps, then `steps` steps
- * submitted back to back and waited for once with `queue.onSubmittedWorkDone()`, so the time
- * is the GPU's (and the submission's), not a readback's.
+ * Throughput of `name` on one tensor of `n` parameters, timed as the CLI benchmark times it
+ * (bench/gpu.ts `measure`: `warmup` steps, then the median of `steps` steps, each waited for
+ * with `queue.onSubmittedWorkDone()`), so the page and `npm run bench` report the same figure.
  */
 export async function timeOptimizerStep(
   engine: Engine,
@@ -35,12 +36,9 @@ export async function timeOptimizerStep(
   p.grad.write(values.map((v) => v * 1e-2));
   const opt = createOptimizer(name, [p], benchOptions(name));
   try {
-    for (let i = 0; i < warmup; i++) opt.step();
-    await engine.sync();
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) opt.step();
-    await engine.queue.onSubmittedWorkDone();
-    const ms = (performance.now() - t0) / steps;
+    const subject = { step: () => opt.step(), done: () => engine.queue.onSubmittedWorkDone() };
+    const [timing] = await measure(engine.device, [subject], warmup, steps);
+    const ms = median(timing!.wall);
     await engine.sync();
     return { name, n, msPerStep: ms, mparamsPerSecond: n / (ms * 1e3) };
   } finally {
