@@ -20,3 +20,20 @@ export class WebGPUUnavailableError extends Error {
 export class DisposedError extends Error {
   override name = 'DisposedError';
 }
+
+/**
+ * Thrown by every call after the GPU device was lost (driver reset, `device.destroy()` by another
+ * library, a tab in the background on some platforms). `reason` and `message` are the
+ * GPUDeviceLostInfo's. Recover with a new engine, new parameters and `loadCheckpoint`.
+ */
+export class DeviceLostError extends Error {
+  override name = 'DeviceLostError';
+  constructor(
+    readonly reason: string,
+    readonly detail: string,
+  ) {
+    super(
+      `the GPU device was lost (${reason || 'unknown'}${detail ? `: ${detail}` : ''}); create a new engine and restore from a checkpoint`,
+    );
+  }
+}

@@ -4,7 +4,12 @@ export type { EngineOptions, PlanningLimits, WrapOptions } from './engine.ts';
 export { Parameter, Gradient } from './parameter.ts';
 export { Optimizer } from './optimizer.ts';
 export type { ParamGroup, ParamGroupInput, StateDict, OptimizerOptions } from './optimizer.ts';
-export { GPUOperationError, WebGPUUnavailableError, DisposedError } from './errors.ts';
+export {
+  GPUOperationError,
+  WebGPUUnavailableError,
+  DisposedError,
+  DeviceLostError,
+} from './errors.ts';
 export { optimizers, optimizerSpecs } from './optimizers/registry.ts';
 export type { OptimizerName, OptimizerClass } from './optimizers/registry.ts';
 export type { OptimizerSpec } from './optimizers/spec.ts';

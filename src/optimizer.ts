@@ -3,6 +3,7 @@ import { packParameters } from './arena.ts';
 import { readStateDict, validateStateDict, type StateDict } from './checkpoint.ts';
 import type { Engine } from './engine.ts';
 import { DisposedError } from './errors.ts';
+import { checkKnownKeys } from './validate.ts';
 import { Launcher, type KernelVariant } from './launcher.ts';
 import type { Parameter, Run } from './parameter.ts';
 import { planStep, type Plan } from './plan.ts';
@@ -149,6 +150,16 @@ export class Optimizer<O extends object> {
   /** @internal */
   initialState(): TensorState {
     return { host: { step: 0, ...this.spec.hostState }, touched: new Set() };
+  }
+
+  /**
+   * Checks a param group as the next step would (known option names, the spec's value rules),
+   * throwing a TypeError or RangeError that names the option; schedulers call it on the values
+   * they are about to write, so a bad one is refused before it reaches the optimizer.
+   */
+  validateGroup(group: object): void {
+    checkKnownKeys(this.spec.name, group, groupKeys(this.spec));
+    this.spec.validate(group as O);
   }
 
   /** @internal */
@@ -411,6 +422,11 @@ export class Optimizer<O extends object> {
 }
 
 const NONE: ReadonlySet<string> = new Set();
+
+/** Keys a param group may hold: the spec's options, `params`, and the schedulers' `initialLr`. */
+export function groupKeys(spec: OptimizerSpec<object>): string[] {
+  return [...Object.keys(spec.defaults), 'params', 'initialLr'];
+}
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   const out: Record<string, unknown> = {};
