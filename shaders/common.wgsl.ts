@@ -8,8 +8,7 @@ import { BLOCK_ITEMS, BLOCK_LANES, BLOCK_WORDS } from '../src/plan.ts';
  * lookup, bounds checks, vec4/scalar access, the 2-D grid, and the reductions behind
  * per-tensor norms (LAMB, LARS, gradient clipping).
  *
- * Bindings: 0 launch uniform, 1 block table + scalar rows, 2 parameters, 3 gradients,
- * 4.. state buffers, then the scratch buffer (partial sums, norms) and the skip flags.
+ * Bindings: see BINDING below.
  */
 export interface ElementwiseKernel {
   /** Pipeline label, e.g. 'adam/amsgrad'. */
@@ -31,42 +30,77 @@ export interface ElementwiseKernel {
   norms?: number;
   /** Gate on the skip flag: do nothing when a non-finite gradient was found this step. */
   skipFlag?: boolean;
+  /** Scalars come from the step-indexed ring of the tensor's state class (optimizer steps). */
+  stepped?: boolean;
+  /** Fields computed on the GPU: 1.0 while the state with that bit was never written. */
+  fresh?: Readonly<Record<string, number>>;
 }
 
+/**
+ * Binding indices shared by the host (src/launcher.ts) and every kernel: 0 launch uniform,
+ * 1 block table + scalar ring, 2 parameters, 3 gradients, 4 step counters, then the state
+ * buffers, then the norm scratch.
+ */
+export const BINDING = { launch: 0, table: 1, param: 2, grad: 3, counters: 4 } as const;
+
 /** First binding index of the state buffers. */
-export const FIRST_STATE_BINDING = 4;
+export const FIRST_STATE_BINDING = 5;
 
 /** Binding of the scratch buffer (partial sums and norms) for a kernel with `states` states. */
 export const scratchBinding = (states: number) => FIRST_STATE_BINDING + states;
-/** Binding of the skip flags. */
-export const flagsBinding = (states: number) => FIRST_STATE_BINDING + states + 1;
 
 /**
- * Row sets uploaded per step when steps are gated on finite gradients: set c holds the scalars
- * for "c of the steps the host has not yet confirmed were skipped" (see src/skip.ts).
+ * Layout of the step-counter buffer (u32 words), which the GPU alone advances:
+ * [found, skipped, executed, _] then, per state class c, [step, touched] at CLASS_COUNTERS + 2c.
+ * `found` is set by the non-finite check and cleared by the count kernel after the update;
+ * `skipped` counts steps skipped for non-finite gradients, `executed` every step that ran;
+ * `step` is the class's count of applied steps (torch's state['step']) and `touched` a bit per
+ * state buffer that some applied step wrote.
  */
-export const SKIP_CANDIDATES = 8;
+export const COUNTERS = { found: 0, skipped: 1, executed: 2, classes: 4 } as const;
+
+/** u32 words of the counter buffer for `classes` state classes. */
+export const counterWords = (classes: number) => COUNTERS.classes + 2 * classes;
+
+/** The launch uniform every block kernel reads (one 256-byte slot per dispatch). */
+export const LAUNCH_STRUCT =
+  'struct Launch { blockBase: u32, blockCount: u32, rowBase: u32, normBase: u32, rowStride: u32, ring: u32 }';
 
 /**
- * WGSL struct `Hyper` with one f32 per field and a loader from the table at `rowBase`. With
- * `skip`, the table holds the host's confirmed skip count at rowBase, then SKIP_CANDIDATES row
- * sets of `rowStride` words; the loader picks the set matching the GPU's own skip count.
+ * WGSL struct `Hyper` with one f32 per field and a loader for a state class's row. With
+ * `stepped`, the rows form a ring indexed by step: the class's row for its next step t (its GPU
+ * counter + 1) is at rowBase + (t % ring) * rowStride + class * fields, so the host never needs
+ * to know which steps were skipped. `fresh` fields are not read from the row: each is 1.0 while
+ * the named bit of the class's `touched` counter is clear (no applied step wrote that state).
  */
-export function hyperStruct(fields: readonly string[], skip = false): string {
+export function hyperStruct(
+  fields: readonly string[],
+  stepped = false,
+  fresh: Readonly<Record<string, number>> = {},
+): string {
   const members = fields.map((f) => `  ${f}: f32,`).join('\n');
-  const loads = fields.map((_, i) => `bitcast<f32>(table[o + ${i}u])`).join(',\n    ');
-  const base = skip
-    ? 'launch.rowBase + 1u + (flags[1] - table[launch.rowBase]) * launch.rowStride'
-    : 'launch.rowBase';
+  const loads = fields
+    .map((f, i) =>
+      f in fresh
+        ? `select(0.0, 1.0, (touched & ${1 << fresh[f]!}u) == 0u)`
+        : `bitcast<f32>(table[o + ${i}u])`,
+    )
+    .join(',\n    ');
+  const where = stepped
+    ? `let counter = ${COUNTERS.classes}u + 2u * index;
+  let t = counters[counter] + 1u;
+  let touched = counters[counter + 1u];
+  let o = launch.rowBase + (t % launch.ring) * launch.rowStride + index * ${fields.length}u;`
+    : `let o = launch.rowBase + index * ${fields.length}u;`;
   return `struct Hyper {\n${members}\n  _pad: f32,\n}
 fn hyper(index: u32) -> Hyper {
-  let o = ${base} + index * ${fields.length}u;
+  ${where}
   return Hyper(${loads}${fields.length ? ',' : ''} 0.0);
 }`;
 }
 
-/** The skip-gate: a non-finite gradient was found this step, or too many skips are unconfirmed. */
-const skipGuard = `if (flags[0] != 0u || flags[1] - table[launch.rowBase] >= ${SKIP_CANDIDATES}u) { return; }`;
+/** The skip gate: a non-finite gradient was found this step. */
+const skipGuard = `if (counters[${COUNTERS.found}u] != 0u) { return; }`;
 
 /** Squared-norm accumulator type for k norms. */
 const accType = (k: number) => (k === 1 ? 'f32' : `vec${k}<f32>`);
@@ -82,7 +116,7 @@ function header(k: ElementwiseKernel, access: 'read' | 'read_write'): string {
     .join('\n');
   return wgsl`
 alias T = ${k.vec === 4 ? 'vec4<f32>' : 'f32'};
-struct Launch { blockBase: u32, blockCount: u32, rowBase: u32, normBase: u32, rowStride: u32 }
+${LAUNCH_STRUCT}
 @group(0) @binding(0) var<uniform> launch: Launch;
 @group(0) @binding(1) var<storage, read> table: array<u32>;
 @group(0) @binding(2) var<storage, ${access}> paramBuf: array<T>;
@@ -94,10 +128,10 @@ ${states}
 @group(0) @binding(${scratchBinding(k.states.length)}) var<storage, read_write> scratch: array<f32>;
 fn norm(tensor: u32, k: u32) -> f32 { return scratch[launch.normBase + tensor * ${norms}u + k]; }
 #endif
-#if ${k.skipFlag === true}
-@group(0) @binding(${flagsBinding(k.states.length)}) var<storage, read> flags: array<u32>;
+#if ${k.skipFlag === true || k.stepped === true}
+@group(0) @binding(${BINDING.counters}) var<storage, read> counters: array<u32>;
 #endif
-${hyperStruct(k.fields, k.skipFlag === true)}
+${hyperStruct(k.fields, k.stepped === true, k.fresh)}
 `;
 }
 

@@ -1,22 +1,21 @@
 import { BLOCK_ITEMS, BLOCK_LANES, BLOCK_WORDS } from '../src/plan.ts';
-import { SKIP_CANDIDATES } from './common.wgsl.ts';
+import { BINDING, COUNTERS, LAUNCH_STRUCT } from './common.wgsl.ts';
 
 /**
- * Skipping steps with non-finite gradients (PyTorch GradScaler's found_inf), without a readback.
- * flags = [found, skipped, dropped, _]: `nonFiniteCheck` sets `found` when any gradient element
- * has an all-ones exponent (Inf or NaN; a bit test, immune to fast-math), the update kernels
- * return early while it is set, and `nonFiniteCount` then counts the step as skipped and clears
- * `found` for the next one.
+ * Skipping steps with non-finite gradients (PyTorch GradScaler's found_inf) and counting steps,
+ * on the GPU alone. `nonFiniteCheck` sets counters.found when any gradient element has an
+ * all-ones exponent (Inf or NaN; a bit test, immune to fast-math); the update kernels return
+ * early while it is set; `stepCount` then advances the counters (see COUNTERS).
  */
 export function nonFiniteCheck(vec: 1 | 4): string {
   const T = vec === 4 ? 'vec4<f32>' : 'f32';
   const U = vec === 4 ? 'vec4<u32>' : 'u32';
   return `
-struct Launch { blockBase: u32, blockCount: u32, rowBase: u32, normBase: u32, rowStride: u32 }
-@group(0) @binding(0) var<uniform> launch: Launch;
-@group(0) @binding(1) var<storage, read> table: array<u32>;
-@group(0) @binding(3) var<storage, read> gradBuf: array<${T}>;
-@group(0) @binding(4) var<storage, read_write> flags: array<atomic<u32>>;
+${LAUNCH_STRUCT}
+@group(0) @binding(${BINDING.launch}) var<uniform> launch: Launch;
+@group(0) @binding(${BINDING.table}) var<storage, read> table: array<u32>;
+@group(0) @binding(${BINDING.grad}) var<storage, read> gradBuf: array<${T}>;
+@group(0) @binding(${BINDING.counters}) var<storage, read_write> counters: array<atomic<u32>>;
 
 @compute @workgroup_size(${BLOCK_LANES})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>,
@@ -33,24 +32,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: ve
     let bits = bitcast<${U}>(gradBuf[gradBase + j]) & ${U}(0x7f800000u);
     found = found || any(bits == ${U}(0x7f800000u));
   }
-  if (found) { atomicOr(&flags[0], 1u); }
+  if (found) { atomicOr(&counters[${COUNTERS.found}u], 1u); }
 }
 `;
 }
 
-/** One invocation after the update: count a skipped (or dropped) step and re-arm the flag. */
-export const nonFiniteCount = `
-@group(0) @binding(0) var<uniform> rowBase: vec4<u32>;
-@group(0) @binding(1) var<storage, read> table: array<u32>;
-@group(0) @binding(2) var<storage, read_write> flags: array<u32>;
+/**
+ * One invocation after the update: a skipped step (found set) only counts as skipped; any other
+ * step advances every class's step count and marks the states its kernel wrote
+ * (table[maskBase + c]) as touched. Then `found` is re-armed for the next step.
+ */
+export const stepCount = `
+struct Count { classes: u32, maskBase: u32 }
+@group(0) @binding(${BINDING.launch}) var<uniform> u: Count;
+@group(0) @binding(${BINDING.table}) var<storage, read> table: array<u32>;
+@group(0) @binding(${BINDING.counters}) var<storage, read_write> counters: array<u32>;
 
 @compute @workgroup_size(1)
 fn main() {
-  let unconfirmed = flags[1] - table[rowBase.x];
-  if (flags[0] != 0u || unconfirmed >= ${SKIP_CANDIDATES}u) {
-    flags[1] = flags[1] + 1u;
-    if (flags[0] == 0u) { flags[2] = flags[2] + 1u; }
+  if (counters[${COUNTERS.found}u] != 0u) {
+    counters[${COUNTERS.skipped}u] = counters[${COUNTERS.skipped}u] + 1u;
+  } else {
+    for (var c = 0u; c < u.classes; c = c + 1u) {
+      let i = ${COUNTERS.classes}u + 2u * c;
+      counters[i] = counters[i] + 1u;
+      counters[i + 1u] = counters[i + 1u] | table[u.maskBase + c];
+    }
   }
-  flags[0] = 0u;
+  counters[${COUNTERS.executed}u] = counters[${COUNTERS.executed}u] + 1u;
+  counters[${COUNTERS.found}u] = 0u;
 }
 `;

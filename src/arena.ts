@@ -48,6 +48,10 @@ export function packParameters(engine: Engine, params: Parameter[], label: strin
     }
   }
 
+  // The copies run inside error scopes; the old buffers are destroyed only once the scopes say
+  // the copies succeeded, so a failed move (out of memory, say) loses no values.
+  engine.device.pushErrorScope('validation');
+  engine.device.pushErrorScope('out-of-memory');
   const pages: Page[] = pageSizes.map((elements, i) => ({
     param: engine.createBuffer(`${label}/page${i}`, elements * 4),
     grad: engine.createBuffer(`${label}/page${i}.grad`, elements * 4),
@@ -94,12 +98,37 @@ export function packParameters(engine: Engine, params: Parameter[], label: strin
     });
   }
   engine.queue.submit([encoder.finish()]);
-  for (const [p, extents] of newExtents) {
-    for (const old of p.extents) {
-      old.param.destroy(); // freed once the copies above have run
-      old.grad.destroy();
-    }
+  const scopes = [engine.device.popErrorScope(), engine.device.popErrorScope()];
+  const moved = [...newExtents].map(([p, extents]) => {
+    const old = p.extents;
     p.extents = extents;
     p.ownership = 'packed';
-  }
+    return { p, old };
+  });
+  void Promise.all(scopes).then(
+    (errors) => {
+      const error = errors.find((e) => e);
+      if (!error) {
+        for (const { old } of moved) old.forEach(destroyBuffers);
+        return;
+      }
+      // The values are still where they were: put the parameters back, drop the pages.
+      for (const { p, old } of moved) {
+        if (p.isDisposed) {
+          old.forEach(destroyBuffers);
+          continue;
+        }
+        p.extents = old;
+        p.ownership = 'engine';
+      }
+      pages.forEach(destroyBuffers);
+      engine.report(`${label}/pack`, `moving parameters into pages failed: ${error!.message}`);
+    },
+    () => {}, // device lost: every later call says so
+  );
+}
+
+function destroyBuffers(pair: { param: GPUBuffer; grad: GPUBuffer }): void {
+  pair.param.destroy();
+  pair.grad.destroy();
 }

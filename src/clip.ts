@@ -1,8 +1,10 @@
 import { clipNormPass, clipScale, clipTotal, clipValueBody } from '../shaders/clip.wgsl.ts';
-import type { Engine } from './engine.ts';
+import type { Engine, Releasable } from './engine.ts';
 import { Launcher } from './launcher.ts';
-import type { Extent, Parameter } from './parameter.ts';
+import { Parameter, type Extent } from './parameter.ts';
 import { planStep } from './plan.ts';
+import { COPY_DST, UNIFORM } from './usage.ts';
+import { describe } from './validate.ts';
 
 /**
  * Gradient clipping on the GPU, as torch.nn.utils.clip_grad_norm_ / clip_grad_value_ (applied
@@ -10,11 +12,12 @@ import { planStep } from './plan.ts';
  * for a given list of parameters are built once and reused.
  */
 
-/** The total norm of a clipGradNorm call; `read()` maps it back (valid for the next 64 calls). */
+/** The total norm of a clipGradNorm call; `read()` maps it back, whenever it is called. */
 export interface NormHandle {
   read(): Promise<number>;
 }
 
+/** Result slots a clipper cycles through; an unread handle's value is copied out before reuse. */
 const RESULT_SLOTS = 64;
 
 /** The gradients of `params` seen as parameters, so the generic kernels can update them. */
@@ -26,12 +29,36 @@ function gradientsAsTensors(params: Parameter[]) {
   }));
 }
 
+/** One call's total norm: in the clipper's result slot, or copied out of it before its reuse. */
+class Norm implements NormHandle {
+  private value: Promise<number> | undefined;
+  /** Own copy of the value, once the slot was needed again before read(). */
+  spilled: GPUBuffer | undefined;
+
+  constructor(
+    private readonly clipper: NormClipper,
+    readonly slot: number,
+  ) {}
+
+  get pending(): boolean {
+    return this.value === undefined;
+  }
+
+  read(): Promise<number> {
+    this.value ??= this.clipper.readNorm(this);
+    return this.value;
+  }
+}
+
 class NormClipper {
   readonly launcher: Launcher;
   readonly results: GPUBuffer;
   private readonly uniform: GPUBuffer;
   private readonly slot = new Uint32Array(4);
   private calls = 0;
+  /** The handle whose value each result slot holds (weakly: a dropped handle needs nothing). */
+  private readonly owners: Array<WeakRef<Norm> | undefined> = [];
+  private readonly spills = new Set<GPUBuffer>();
 
   constructor(
     readonly engine: Engine,
@@ -43,11 +70,7 @@ class NormClipper {
       engine.limits.maxComputeWorkgroupsPerDimension ** 2,
     );
     this.results = engine.createBuffer('clipGradNorm/results', RESULT_SLOTS * 4);
-    this.uniform = engine.createBuffer(
-      'clipGradNorm/total',
-      16,
-      GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-    );
+    this.uniform = engine.createBuffer('clipGradNorm/total', 16, UNIFORM | COPY_DST);
     const kernel = {
       label: 'clipGradNorm',
       states: [],
@@ -65,7 +88,7 @@ class NormClipper {
       plan,
       new Map([['', kernel]]),
       { states: new Map() },
-      0,
+      { rowWords: 0, ring: 1 },
       (scratch, normBase, tensors) => {
         this.slot.set([tensors, normBase]);
         const pipeline = engine.pipelines.get('clipGradNorm/total', clipTotal);
@@ -87,20 +110,58 @@ class NormClipper {
     const slot = this.calls++ % RESULT_SLOTS;
     this.slot[2] = slot;
     new Float32Array(this.slot.buffer)[3] = maxNorm;
-    this.engine.queue.writeBuffer(this.uniform, 0, this.slot);
-    submit(this.engine, 'clipGradNorm', this.launcher);
-    const engine = this.engine;
-    const results = this.results;
-    return {
-      read: async () =>
-        (await engine.readRuns([{ buffer: results, offset: slot, length: 1, start: 0 }], 1))[0]!,
-    };
+    const previous = this.owners[slot]?.deref();
+    submit(this.engine, 'clipGradNorm', this.launcher, (encoder) => {
+      // An unread handle keeps its own value: copy it out of the slot this call overwrites.
+      if (previous?.pending) {
+        previous.spilled = this.engine.createBuffer('clipGradNorm/kept', 16);
+        this.spills.add(previous.spilled);
+        encoder.copyBufferToBuffer(this.results, slot * 4, previous.spilled, 0, 4);
+      }
+      this.engine.queue.writeBuffer(this.uniform, 0, this.slot);
+    });
+    const handle = new Norm(this, slot);
+    this.owners[slot] = new WeakRef(handle);
+    return handle;
+  }
+
+  async readNorm(norm: Norm): Promise<number> {
+    const spilled = norm.spilled;
+    const buffer = spilled ?? this.results;
+    try {
+      return (
+        await this.engine.readRuns(
+          [{ buffer, offset: spilled ? 0 : norm.slot, length: 1, start: 0 }],
+          1,
+        )
+      )[0]!;
+    } finally {
+      if (spilled) {
+        spilled.destroy();
+        this.spills.delete(spilled);
+      }
+    }
+  }
+
+  destroy(): void {
+    this.launcher.destroy();
+    this.results.destroy();
+    this.uniform.destroy();
+    for (const b of this.spills) b.destroy();
+    this.spills.clear();
   }
 }
 
-function submit(engine: Engine, label: string, launcher: Launcher): void {
+/** Encodes `launcher` (after `before`, which may record copies and writes) and submits it. */
+function submit(
+  engine: Engine,
+  label: string,
+  launcher: Launcher,
+  before?: (encoder: GPUCommandEncoder) => void,
+): void {
   engine.scoped(label, () => {
     const encoder = engine.device.createCommandEncoder({ label });
+    before?.(encoder);
     const pass = encoder.beginComputePass({ label });
     launcher.encode(pass);
     pass.end();
@@ -108,30 +169,40 @@ function submit(engine: Engine, label: string, launcher: Launcher): void {
   });
 }
 
-/** Per engine: launches keyed by the parameter list, rebuilt when a parameter moved. */
-const cache = new WeakMap<Engine, Map<string, { extents: Extent[][]; op: unknown }>>();
 const ids = new WeakMap<Parameter, number>();
 let nextId = 0;
 
-function cached<T>(kind: string, params: Parameter[], build: (extents: Extent[][]) => T): T {
+/** Launches for a list of parameters, cached by the engine until one of them is disposed or moves. */
+function cached<T extends Releasable>(kind: string, params: Parameter[], build: () => T): T {
   const engine = params[0]!.engine;
-  let map = cache.get(engine);
-  if (!map) cache.set(engine, (map = new Map()));
   const key = kind + params.map((p) => ids.get(p) ?? (ids.set(p, nextId++), ids.get(p))).join(',');
-  const hit = map.get(key);
-  if (hit && hit.extents.every((e, i) => e === params[i]!.extents)) return hit.op as T;
   const extents = params.map((p) => p.extents);
-  const op = build(extents);
-  map.set(key, { extents, op });
-  return op;
+  return engine.cached(
+    key,
+    params,
+    (op) => (op as T & { extents: Extent[][] }).extents.every((e, i) => e === extents[i]),
+    () => Object.assign(build(), { extents }),
+  );
 }
 
 function checkParams(name: string, params: Parameter[]): Parameter[] {
+  if (!Array.isArray(params)) {
+    throw new TypeError(`${name}: expected an array of Parameters, got ${describe(params)}`);
+  }
   const list = [...params];
   if (list.length === 0) throw new RangeError(`${name}: expected at least one parameter`);
-  for (const p of list) p.checkLive();
-  if (list.some((p) => p.engine !== list[0]!.engine))
-    throw new RangeError(`${name}: parameters belong to different engines`);
+  list.forEach((p, i) => {
+    if (!(p instanceof Parameter))
+      throw new TypeError(`${name}: params[${i}] must be a Parameter, got ${describe(p)}`);
+    p.checkLive();
+  });
+  if (new Set(list).size !== list.length)
+    throw new RangeError(`${name}: a parameter appears more than once`);
+  const other = list.find((p) => p.engine !== list[0]!.engine);
+  if (other)
+    throw new RangeError(
+      `${name}: ${list[0]!.label} and ${other.label} belong to different engines`,
+    );
   list[0]!.engine.throwIfFailed();
   return list;
 }
@@ -142,17 +213,30 @@ function checkParams(name: string, params: Parameter[]): Parameter[] {
  */
 export function clipGradNorm(params: Parameter[], maxNorm: number): NormHandle {
   const list = checkParams('clipGradNorm', params);
-  if (!(maxNorm > 0) || !Number.isFinite(maxNorm))
-    throw new RangeError(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
+  if (typeof maxNorm !== 'number' || !(maxNorm > 0) || !Number.isFinite(maxNorm))
+    throw new RangeError(
+      `clipGradNorm: maxNorm must be a finite number > 0, got ${describe(maxNorm)}`,
+    );
   const engine = list[0]!.engine;
-  return cached('norm:', list, (extents) => new NormClipper(engine, extents, list)).run(maxNorm);
+  return cached(
+    'norm:',
+    list,
+    () =>
+      new NormClipper(
+        engine,
+        list.map((p) => p.extents),
+        list,
+      ),
+  ).run(maxNorm);
 }
 
 /** Clamps every gradient element to [-clipValue, clipValue]. */
 export function clipGradValue(params: Parameter[], clipValue: number): void {
   const list = checkParams('clipGradValue', params);
-  if (!(clipValue >= 0) || !Number.isFinite(clipValue))
-    throw new RangeError(`clipGradValue: clipValue must be >= 0, got ${clipValue}`);
+  if (typeof clipValue !== 'number' || !(clipValue >= 0) || !Number.isFinite(clipValue))
+    throw new RangeError(
+      `clipGradValue: clipValue must be a finite number >= 0, got ${describe(clipValue)}`,
+    );
   const engine = list[0]!.engine;
   const op = cached('value:', list, () => {
     const plan = planStep(
@@ -168,17 +252,15 @@ export function clipGradValue(params: Parameter[], clipValue: number): void {
       l2: false,
       grad: false,
     };
-    return {
-      launcher: new Launcher(
-        engine,
-        'clipGradValue',
-        plan,
-        new Map([['', kernel]]),
-        { states: new Map() },
-        list.length,
-      ),
-      rows: new Float32Array(list.length),
-    };
+    const launcher = new Launcher(
+      engine,
+      'clipGradValue',
+      plan,
+      new Map([['', kernel]]),
+      { states: new Map() },
+      { rowWords: list.length, ring: 1 },
+    );
+    return { launcher, rows: new Float32Array(list.length), destroy: () => launcher.destroy() };
   });
   op.rows.fill(clipValue);
   op.launcher.writeRows(op.rows);

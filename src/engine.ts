@@ -1,8 +1,15 @@
-import { DisposedError, GPUOperationError, WebGPUUnavailableError } from './errors.ts';
+import {
+  DeviceLostError,
+  DisposedError,
+  GPUOperationError,
+  WebGPUUnavailableError,
+} from './errors.ts';
 import { pageElements, padToVec4 } from './limits.ts';
 import { Parameter, type Extent, type Run } from './parameter.ts';
-import { PipelineCache } from './pipeline-cache.ts';
+import { PipelineCache, type PipelineView } from './pipeline-cache.ts';
 import { readRuns, writeRuns, zeroRuns } from './transfer.ts';
+import { STORAGE_USAGE } from './usage.ts';
+import { checkKnownKeys, describe } from './validate.ts';
 
 /** Limits the engine plans with; each may only lower the device's own (tests use small ones). */
 export interface PlanningLimits {
@@ -14,6 +21,8 @@ export interface PlanningLimits {
 export interface EngineOptions {
   /** Share a device created elsewhere (another library's); the engine then never destroys it. */
   device?: GPUDevice;
+  /** Where to request an adapter from: any object shaped like navigator.gpu (default navigator.gpu). */
+  gpu?: GPU;
   /** 'compatibility' requests a compatibility-mode adapter (OpenGL ES backends). */
   featureLevel?: 'core' | 'compatibility';
   powerPreference?: GPUPowerPreference;
@@ -43,7 +52,19 @@ export interface WrapOptions {
   label?: string;
 }
 
-const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+/**
+ * Largest tensor the engine accepts, in elements (16 GiB of float32): past that a request is a
+ * mistake (2**40 elements would be 4 TiB), and planning it would hang the page.
+ */
+export const MAX_TENSOR_ELEMENTS = 2 ** 32;
+
+/** Smallest byte size a planning limit or page may have: one vec4. */
+const MIN_BYTES = 16;
+
+/** Something the engine frees on dispose(), e.g. a cached clipping launch. */
+export interface Releasable {
+  destroy(): void;
+}
 
 /**
  * Owns a GPUDevice, the limits it plans with, the pipeline cache and error reporting. Every GPU
@@ -53,12 +74,23 @@ const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBuff
 export class Engine {
   readonly queue: GPUQueue;
   readonly limits: PlanningLimits;
-  readonly pipelines: PipelineCache;
+  readonly pipelines: PipelineView;
   /** Float32 elements one page (one binding) may hold. */
   readonly pageElements: number;
+  /**
+   * Resolves with a DeviceLostError when the device is lost for any reason but this engine's own
+   * dispose(); from then on every call throws that error.
+   */
+  readonly lost: Promise<DeviceLostError>;
+  private lostError: DeviceLostError | undefined;
   private pendingError: GPUOperationError | undefined;
   private disposed = false;
   private count = 0;
+  private readonly onUncaptured: (event: Event) => void;
+  /** Engine-owned objects keyed by what they serve (clipping launches per parameter list). */
+  private readonly cache = new Map<string, { params: Parameter[]; value: Releasable }>();
+  /** Live parameters and optimizers, freed by dispose(). */
+  private readonly live = new Set<{ dispose(): void }>();
 
   constructor(
     readonly device: GPUDevice,
@@ -68,20 +100,22 @@ export class Engine {
     pageBytes = DEFAULT_PAGE_BYTES,
   ) {
     this.queue = device.queue;
-    const lower = (name: keyof PlanningLimits) =>
-      Math.min(device.limits[name], limits[name] ?? Infinity);
-    this.limits = {
-      maxStorageBufferBindingSize: lower('maxStorageBufferBindingSize'),
-      maxBufferSize: lower('maxBufferSize'),
-      maxComputeWorkgroupsPerDimension: lower('maxComputeWorkgroupsPerDimension'),
-    };
+    this.limits = planningLimits(device.limits, limits);
     this.pageElements = pageElements(
       Math.min(this.limits.maxStorageBufferBindingSize, pageBytes),
       this.limits.maxBufferSize,
     );
-    this.pipelines = new PipelineCache(device, (label, message) => this.report(label, message));
-    device.addEventListener('uncapturederror', (event) => {
+    this.pipelines = PipelineCache.of(device).view((label, message) => this.report(label, message));
+    this.onUncaptured = (event) => {
       this.report('uncaptured', (event as GPUUncapturedErrorEvent).error.message);
+    };
+    device.addEventListener('uncapturederror', this.onUncaptured);
+    this.lost = new Promise((resolve) => {
+      void device.lost.then((info) => {
+        if (this.disposed) return; // our own dispose() destroyed it
+        this.lostError = new DeviceLostError(info.reason, info.message);
+        resolve(this.lostError);
+      });
     });
   }
 
@@ -99,8 +133,49 @@ export class Engine {
     }
   }
 
+  /** Throws a DisposedError after dispose(), a DeviceLostError after the device was lost. */
   checkLive(): void {
     if (this.disposed) throw new DisposedError('the engine has been disposed');
+    if (this.lostError) throw this.lostError;
+  }
+
+  /** The DeviceLostError, once the device is lost (so failed reads say why). */
+  get lostReason(): DeviceLostError | undefined {
+    return this.lostError;
+  }
+
+  /** @internal Tracks a parameter or optimizer, freed by dispose() if still alive. */
+  track(object: { dispose(): void }): void {
+    this.live.add(object);
+  }
+
+  /** @internal */
+  untrack(object: { dispose(): void }): void {
+    this.live.delete(object);
+  }
+
+  /**
+   * @internal An engine-owned object serving `params` (e.g. a clipping launch), built on first
+   * use and rebuilt (the old one destroyed) when `valid` says it no longer fits; destroyed when
+   * one of its parameters is disposed, or by dispose().
+   */
+  cached<T extends Releasable>(
+    key: string,
+    params: Parameter[],
+    valid: (value: T) => boolean,
+    build: () => T,
+  ): T {
+    const hit = this.cache.get(key);
+    if (hit && valid(hit.value as T)) return hit.value as T;
+    hit?.value.destroy();
+    const value = build();
+    this.cache.set(key, { params, value });
+    return value;
+  }
+
+  /** Number of engine-owned cached objects (tests watch it for leaks). */
+  get cacheSize(): number {
+    return this.cache.size;
   }
 
   /**
@@ -125,10 +200,11 @@ export class Engine {
     await this.queue.onSubmittedWorkDone();
     // Error scopes resolve after the work they cover; give their callbacks a turn.
     await new Promise((resolve) => setTimeout(resolve, 0));
+    this.checkLive();
     this.throwIfFailed();
   }
 
-  createBuffer(label: string, size: number, usage: GPUBufferUsageFlags = STORAGE()): GPUBuffer {
+  createBuffer(label: string, size: number, usage: GPUBufferUsageFlags = STORAGE_USAGE): GPUBuffer {
     return this.device.createBuffer({
       label,
       size: Math.max(16, Math.ceil(size / 16) * 16),
@@ -144,17 +220,32 @@ export class Engine {
   parameter(source: Float32Array | number | GPUBuffer, options: WrapOptions = {}): Parameter {
     this.checkLive();
     this.throwIfFailed();
-    const label = options.label ?? `param${this.count++}`;
-    if (typeof source === 'number' || source instanceof Float32Array) {
-      const n = typeof source === 'number' ? source : source.length;
-      if (!Number.isInteger(n) || n < 1) {
-        throw new RangeError(`engine.parameter: length must be a positive integer, got ${n}`);
-      }
-      const p = new Parameter(this, n, this.allocate(n, label), 'engine', label);
-      if (source instanceof Float32Array) p.write(source);
-      return p;
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`engine.parameter: options must be an object, got ${describe(options)}`);
     }
-    return this.wrap(source, options, label);
+    const isBuffer = isGPUBuffer(source);
+    checkKnownKeys(
+      'engine.parameter',
+      options,
+      isBuffer ? ['offset', 'length', 'grad', 'gradOffset', 'label'] : ['label'],
+    );
+    if (options.label !== undefined && typeof options.label !== 'string') {
+      throw new TypeError(
+        `engine.parameter: label must be a string, got ${describe(options.label)}`,
+      );
+    }
+    if (isBuffer) return this.wrap(source, options, options.label ?? `param${this.count++}`);
+    if (typeof source !== 'number' && !(source instanceof Float32Array)) {
+      throw new TypeError(
+        `engine.parameter: expected a Float32Array of values, a length, or a GPUBuffer to wrap, got ${describe(source)}`,
+      );
+    }
+    const n = typeof source === 'number' ? source : source.length;
+    checkLength(n, this.limits.maxBufferSize);
+    const label = options.label ?? `param${this.count++}`;
+    const p = new Parameter(this, n, this.allocate(n, label), 'engine', label);
+    if (source instanceof Float32Array) p.write(source);
+    return p;
   }
 
   private allocate(n: number, label: string): Extent[] {
@@ -176,6 +267,9 @@ export class Engine {
   }
 
   private wrap(buffer: GPUBuffer, o: WrapOptions, label: string): Parameter {
+    if (o.grad !== undefined && !isGPUBuffer(o.grad)) {
+      throw new TypeError(`engine.parameter: grad must be a GPUBuffer, got ${describe(o.grad)}`);
+    }
     const offset = o.offset ?? 0;
     const gradOffset = o.gradOffset ?? 0;
     for (const [name, value] of [
@@ -184,14 +278,14 @@ export class Engine {
     ] as const) {
       if (!Number.isInteger(value) || value < 0 || value % 4 !== 0) {
         throw new RangeError(
-          `engine.parameter: ${name} must be a non-negative multiple of 4 bytes, got ${value}`,
+          `engine.parameter: ${name} must be a non-negative multiple of 4 bytes, got ${describe(value)}`,
         );
       }
     }
     const length = o.length ?? Math.floor((buffer.size - offset) / 4);
     if (!Number.isInteger(length) || length < 1 || offset + length * 4 > buffer.size) {
       throw new RangeError(
-        `engine.parameter: length ${length} at byte offset ${offset} does not fit in ${buffer.label || 'the buffer'} (${buffer.size} bytes)`,
+        `engine.parameter: length ${describe(length)} at byte offset ${offset} does not fit in ${buffer.label || 'the buffer'} (${buffer.size} bytes)`,
       );
     }
     if (o.grad && gradOffset + length * 4 > o.grad.size) {
@@ -218,8 +312,15 @@ export class Engine {
     return p;
   }
 
-  /** Frees what the engine owns of a disposed parameter. */
+  /** Frees what the engine owns of a disposed parameter, and every cached object serving it. */
   release(p: Parameter): void {
+    for (const [key, entry] of this.cache) {
+      if (entry.params.includes(p)) {
+        entry.value.destroy();
+        this.cache.delete(key);
+      }
+    }
+    this.live.delete(p);
     for (const e of p.extents) {
       if (p.ownership === 'engine') {
         e.param.destroy();
@@ -238,10 +339,14 @@ export class Engine {
     writeRuns(this.queue, runs, data, label);
   }
 
-  readRuns(runs: Run[], length: number): Promise<Float32Array> {
+  async readRuns(runs: Run[], length: number): Promise<Float32Array> {
     this.checkLive();
     this.throwIfFailed();
-    return readRuns(this, runs, length);
+    try {
+      return await readRuns(this, runs, length);
+    } catch (e) {
+      throw this.lostError ?? e; // a read cut short by device loss says so
+    }
   }
 
   zeroRuns(runs: Run[]): void {
@@ -251,10 +356,23 @@ export class Engine {
     this.queue.submit([encoder.finish()]);
   }
 
-  /** Destroys the device when the engine created it; every later call throws a DisposedError. */
+  /** Reads `words` u32/f32 words from the start of an engine buffer. */
+  readBuffer(buffer: GPUBuffer, words: number): Promise<Float32Array> {
+    return this.readRuns([{ buffer, offset: 0, length: words, start: 0 }], words);
+  }
+
+  /**
+   * Frees everything the engine owns (live parameters and optimizers, caches), stops listening
+   * to the device, and destroys the device when the engine created it. Every later call throws a
+   * DisposedError.
+   */
   dispose(): void {
     if (this.disposed) return;
+    for (const object of [...this.live]) object.dispose();
+    for (const entry of this.cache.values()) entry.value.destroy();
+    this.cache.clear();
     this.disposed = true;
+    this.device.removeEventListener('uncapturederror', this.onUncaptured);
     if (this.ownsDevice) this.device.destroy();
   }
 }
@@ -262,16 +380,105 @@ export class Engine {
 /** Caller-wrapped parameters whose gradient buffer the engine allocated (and so frees). */
 const ownedGrads = new WeakSet<Parameter>();
 
+/** Names createEngine accepts (a typo must not be silently ignored). */
+const ENGINE_OPTIONS = ['device', 'gpu', 'featureLevel', 'powerPreference', 'limits', 'pageBytes'];
+const LIMIT_NAMES = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+/** Checks the form of createEngine's options before any GPU work. */
+function checkEngineOptions(o: EngineOptions): void {
+  if (o === null || typeof o !== 'object') {
+    throw new TypeError(`createEngine: options must be an object, got ${describe(o)}`);
+  }
+  checkKnownKeys('createEngine', o, ENGINE_OPTIONS);
+  if (o.limits !== undefined) {
+    if (o.limits === null || typeof o.limits !== 'object')
+      throw new TypeError(`createEngine: limits must be an object, got ${describe(o.limits)}`);
+    checkKnownKeys('createEngine: limits', o.limits, LIMIT_NAMES, 'limit');
+    for (const name of LIMIT_NAMES) {
+      const v = o.limits[name];
+      const min = name === 'maxComputeWorkgroupsPerDimension' ? 1 : MIN_BYTES;
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < min)) {
+        throw new RangeError(
+          `createEngine: limits.${name} must be an integer >= ${min}, got ${describe(v)}`,
+        );
+      }
+    }
+  }
+  if (
+    o.pageBytes !== undefined &&
+    (!Number.isSafeInteger(o.pageBytes) || o.pageBytes < MIN_BYTES)
+  ) {
+    throw new RangeError(
+      `createEngine: pageBytes must be an integer >= ${MIN_BYTES}, got ${describe(o.pageBytes)}`,
+    );
+  }
+  if (
+    o.featureLevel !== undefined &&
+    o.featureLevel !== 'core' &&
+    o.featureLevel !== 'compatibility'
+  ) {
+    throw new RangeError(
+      `createEngine: featureLevel must be 'core' or 'compatibility', got ${describe(o.featureLevel)}`,
+    );
+  }
+}
+
+/** The limits to plan with: the device's, lowered where asked (never raised: that throws). */
+export function planningLimits(
+  device: Pick<GPUSupportedLimits, (typeof LIMIT_NAMES)[number]>,
+  asked: Partial<PlanningLimits>,
+): PlanningLimits {
+  const out = {} as PlanningLimits;
+  for (const name of LIMIT_NAMES) {
+    const v = asked[name];
+    if (v !== undefined && v > device[name]) {
+      throw new RangeError(
+        `createEngine: limits.${name} ${v} is above the device's ${device[name]} (limits may only lower the device's)`,
+      );
+    }
+    out[name] = v ?? device[name];
+  }
+  return out;
+}
+
+/** A tensor length: a positive integer no larger than MAX_TENSOR_ELEMENTS. */
+function checkLength(n: unknown, maxBufferSize: number): asserts n is number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+    throw new RangeError(`engine.parameter: length must be a positive integer, got ${describe(n)}`);
+  }
+  if (n > MAX_TENSOR_ELEMENTS) {
+    throw new RangeError(
+      `engine.parameter: length ${n} is more than the ${MAX_TENSOR_ELEMENTS} elements (16 GiB) a tensor may have (the device's largest buffer is ${maxBufferSize} bytes; larger tensors span pages)`,
+    );
+  }
+}
+
+function isGPUBuffer(x: unknown): x is GPUBuffer {
+  if (typeof GPUBuffer !== 'undefined' && x instanceof GPUBuffer) return true;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as GPUBuffer).size === 'number' &&
+    typeof (x as GPUBuffer).destroy === 'function' &&
+    typeof (x as GPUBuffer).mapAsync === 'function'
+  );
+}
+
 /**
  * Acquires a device (or adopts `options.device`) with the adapter's largest storage-binding,
  * buffer and dispatch limits. Rejects with a WebGPUUnavailableError that says why when WebGPU
  * cannot be used.
  */
 export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  checkEngineOptions(options);
   if (options.device) {
     return new Engine(options.device, 'shared device', false, options.limits, options.pageBytes);
   }
-  const gpu = typeof navigator === 'undefined' ? undefined : navigator.gpu;
+  const gpu = options.gpu ?? (typeof navigator === 'undefined' ? undefined : navigator.gpu);
   if (!gpu) {
     throw new WebGPUUnavailableError(
       'WebGPU is not available here (navigator.gpu is undefined): use a browser with WebGPU enabled, in a secure context (https or localhost)',
@@ -312,9 +519,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   const description =
     [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
     'unknown adapter';
-  const engine = new Engine(device, description, true, options.limits, options.pageBytes);
-  void device.lost.then((lost) => {
-    if (lost.reason !== 'destroyed') engine.report('device', `device lost: ${lost.message}`);
-  });
-  return engine;
+  try {
+    return new Engine(device, description, true, options.limits, options.pageBytes);
+  } catch (e) {
+    device.destroy();
+    throw e;
+  }
 }

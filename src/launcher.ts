@@ -1,9 +1,8 @@
-import { nonFiniteCheck, nonFiniteCount } from '../shaders/nonfinite.wgsl.ts';
+import { nonFiniteCheck, stepCount } from '../shaders/nonfinite.wgsl.ts';
 import {
+  BINDING,
   elementwiseKernel,
-  SKIP_CANDIDATES,
   FIRST_STATE_BINDING,
-  flagsBinding,
   normKernel,
   reduceKernel,
   blockSumKernel,
@@ -12,6 +11,7 @@ import {
 } from '../shaders/common.wgsl.ts';
 import type { Engine } from './engine.ts';
 import { workgroupGrid } from './limits.ts';
+import { COPY_DST, UNIFORM } from './usage.ts';
 import { BLOCK_LANES, BLOCK_WORDS, packBlocks, type Plan } from './plan.ts';
 
 /** What one kernel variant needs to be compiled and bound (`vec` is chosen per launch). */
@@ -34,8 +34,20 @@ const UNIFORM_SLOT = 256;
 export interface StepBuffers {
   /** State buffers per name, one per plan segment. */
   states: ReadonlyMap<string, GPUBuffer[]>;
-  /** Skip flags ([found, skipped]), when the step is gated on finite gradients. */
-  flags?: GPUBuffer;
+  /** Step counters (shaders/common.wgsl.ts COUNTERS): an optimizer step reads and advances them. */
+  counters?: GPUBuffer;
+  /** Check the gradients first and gate the whole step on them being finite (needs counters). */
+  skip?: boolean;
+}
+
+/** Where the per-class scalar rows sit in the table. */
+export interface RowLayout {
+  /** Words of one row set (state classes x fields). */
+  rowWords: number;
+  /** Row sets in the step-indexed ring (1 for kernels without counters). */
+  ring: number;
+  /** Per state class, the bits of the states its kernel writes (for the count kernel). */
+  masks?: Uint32Array;
 }
 
 /**
@@ -57,21 +69,26 @@ export class Launcher {
     plan: Plan,
     kernels: ReadonlyMap<string, KernelVariant>,
     buffers: StepBuffers,
-    rowWords: number,
+    rows: RowLayout,
     /** Dispatches to run after the per-tensor norms and before the update (clipping's total). */
     afterNorms?: (scratch: GPUBuffer, normBase: number, tensors: number) => Dispatch[],
   ) {
     const tensors = plan.partialBase.length - 1;
     const partials = plan.partialBase[tensors]!;
     const norms = Math.max(0, ...[...kernels.values()].map((k) => k.norms ?? 0));
-    const flags = buffers.flags;
+    const counters = buffers.counters;
+    const flags = buffers.skip ? counters : undefined;
+    const { rowWords, ring } = rows;
+    const masks = rows.masks ?? new Uint32Array(0);
+    // Table: [block rows][ring of row sets][class masks][first partial slot per tensor].
     const blockWords = plan.blocks.length * BLOCK_WORDS;
-    // With skipping: [confirmed skips][SKIP_CANDIDATES row sets], see shaders/common.wgsl.ts.
-    const partialTable = blockWords + (flags ? 1 + SKIP_CANDIDATES * rowWords : rowWords);
+    const maskBase = blockWords + ring * rowWords;
+    const partialTable = maskBase + masks.length;
     this.rowByteOffset = blockWords * 4;
     this.table = engine.createBuffer(`${label}/table`, (partialTable + tensors + 1) * 4);
     const words = new Uint32Array(partialTable + tensors + 1);
     packBlocks(plan.blocks, words);
+    words.set(masks, maskBase);
     words.set(plan.partialBase, partialTable);
     engine.queue.writeBuffer(this.table, 0, words);
     // Scratch: one slot per invocation of the norm pass, one per block, one per tensor (x norms).
@@ -85,12 +102,12 @@ export class Launcher {
     const passes = norms > 0 ? (['norm', 'update'] as const) : (['update'] as const);
     const slots =
       plan.launches.length * (passes.length + (flags ? 1 : 0)) +
-      (flags ? 1 : 0) +
+      (counters ? 1 : 0) +
       (norms > 0 ? 2 : 0);
     this.uniforms = engine.createBuffer(
       `${label}/launches`,
       slots * UNIFORM_SLOT,
-      GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      UNIFORM | COPY_DST,
     );
     const slot = new Uint32Array(8);
     let slotIndex = 0;
@@ -100,7 +117,7 @@ export class Launcher {
       return { buffer: this.uniforms, offset: slotIndex++ * UNIFORM_SLOT, size: slot.byteLength };
     };
     const launchUniform = (l: Plan['launches'][number]) =>
-      uniform([l.blockBase, l.blockCount, blockWords, normBase, rowWords]);
+      uniform([l.blockBase, l.blockCount, blockWords, normBase, rowWords, ring]);
 
     if (flags) {
       // Before anything else: look for non-finite gradients.
@@ -110,10 +127,10 @@ export class Launcher {
           nonFiniteCheck(launch.vec),
         );
         const entries: GPUBindGroupEntry[] = [
-          { binding: 0, resource: launchUniform(launch) },
-          { binding: 1, resource: { buffer: this.table } },
-          { binding: 3, resource: { buffer: plan.segments[launch.segment]!.grad } },
-          { binding: 4, resource: { buffer: flags } },
+          { binding: BINDING.launch, resource: launchUniform(launch) },
+          { binding: BINDING.table, resource: { buffer: this.table } },
+          { binding: BINDING.grad, resource: { buffer: plan.segments[launch.segment]!.grad } },
+          { binding: BINDING.counters, resource: { buffer: flags } },
         ];
         this.dispatches.push({
           pipeline,
@@ -167,24 +184,22 @@ export class Launcher {
         const pipeline = engine.pipelines.get(name, code);
         const segment = plan.segments[launch.segment]!;
         const entries: GPUBindGroupEntry[] = [
-          { binding: 0, resource: launchUniform(launch) },
-          { binding: 1, resource: { buffer: this.table } },
-          { binding: 2, resource: { buffer: segment.param } },
+          { binding: BINDING.launch, resource: launchUniform(launch) },
+          { binding: BINDING.table, resource: { buffer: this.table } },
+          { binding: BINDING.param, resource: { buffer: segment.param } },
           ...k.states.map((s, j) => ({
             binding: FIRST_STATE_BINDING + j,
             resource: { buffer: buffers.states.get(s)![launch.segment]! },
           })),
         ];
-        if (k.grad !== false) entries.push({ binding: 3, resource: { buffer: segment.grad } });
+        if (k.grad !== false)
+          entries.push({ binding: BINDING.grad, resource: { buffer: segment.grad } });
+        if (k.stepped || k.skipFlag)
+          entries.push({ binding: BINDING.counters, resource: { buffer: counters! } });
         if (this.scratch)
           entries.push({
             binding: scratchBinding(k.states.length),
             resource: { buffer: this.scratch },
-          });
-        if (k.skipFlag)
-          entries.push({
-            binding: flagsBinding(k.states.length),
-            resource: { buffer: flags! },
           });
         this.dispatches.push({
           pipeline,
@@ -197,17 +212,17 @@ export class Launcher {
         });
       });
     }
-    if (flags) {
-      const pipeline = engine.pipelines.get('nonfinite/count', nonFiniteCount);
+    if (counters) {
+      const pipeline = engine.pipelines.get('step/count', stepCount);
       const entries: GPUBindGroupEntry[] = [
-        { binding: 0, resource: uniform([blockWords]) },
-        { binding: 1, resource: { buffer: this.table } },
-        { binding: 2, resource: { buffer: flags } },
+        { binding: BINDING.launch, resource: uniform([masks.length, maskBase]) },
+        { binding: BINDING.table, resource: { buffer: this.table } },
+        { binding: BINDING.counters, resource: { buffer: counters } },
       ];
       this.dispatches.push({
         pipeline,
         bindGroup: engine.device.createBindGroup({
-          label: `${label}/nonfinite/count`,
+          label: `${label}/step/count`,
           layout: pipeline.getBindGroupLayout(0),
           entries,
         }),
@@ -216,9 +231,16 @@ export class Launcher {
     }
   }
 
-  /** Uploads this step's per-tensor scalars (one write). */
-  writeRows(rows: Float32Array<ArrayBuffer>): void {
-    if (rows.length > 0) this.engine.queue.writeBuffer(this.table, this.rowByteOffset, rows);
+  /** Uploads rows[offset, offset + words) of the host's copy of the row ring (one write). */
+  writeRows(rows: Float32Array<ArrayBuffer>, offset = 0, words = rows.length - offset): void {
+    if (words > 0)
+      this.engine.queue.writeBuffer(
+        this.table,
+        this.rowByteOffset + offset * 4,
+        rows,
+        offset,
+        words,
+      );
   }
 
   encode(pass: GPUComputePassEncoder): void {

@@ -1,15 +1,14 @@
-import { SKIP_CANDIDATES } from '../shaders/common.wgsl.ts';
 import { packParameters } from './arena.ts';
 import { readStateDict, validateStateDict, type StateDict } from './checkpoint.ts';
 import type { Engine } from './engine.ts';
 import { DisposedError } from './errors.ts';
-import { checkKnownKeys } from './validate.ts';
 import { Launcher, type KernelVariant } from './launcher.ts';
-import type { Parameter, Run } from './parameter.ts';
+import { Parameter, type Run } from './parameter.ts';
 import { planStep, type Plan } from './plan.ts';
 import type { HostState, OptimizerSpec } from './optimizers/spec.ts';
-import { SkipTracker } from './skip.ts';
+import { StepClock, type CounterReading } from './step-clock.ts';
 import { zeroRuns } from './transfer.ts';
+import { checkKnownKeys, describe } from './validate.ts';
 
 export type { StateDict } from './checkpoint.ts';
 
@@ -28,27 +27,33 @@ export interface OptimizerOptions {
   skipNonFinite?: boolean;
 }
 
+/** Names of the optimizer-level options (beside the spec's per-group ones). */
+const OPTIMIZER_OPTIONS = ['skipNonFinite'];
+
 /** What the host knows of one tensor's state: step count and scalars, and which buffers were written. */
 export interface TensorState {
   host: HostState;
-  /** State buffers some step has written (the others hold their initial values). */
+  /** State buffers some applied step has written (the others hold their initial values). */
   touched: Set<string>;
 }
 
 /**
- * Tensors of one group whose host state is the same (all of a group's tensors, unless a loaded
- * checkpoint says otherwise) share one row of kernel scalars: a step computes each row once, so
- * its host cost does not grow with the number of tensors.
+ * Tensors of one group whose state is the same (all of a group's tensors, unless a loaded
+ * checkpoint says otherwise) share one state class: one step counter on the GPU and one row of
+ * kernel scalars per step, computed once, so the host's cost does not grow with the tensors.
  */
 export interface StateClass {
-  /** Row index in the scalar table. */
   index: number;
   group: number;
-  /**
-   * history[0] is the state now, assuming every step ran. With skipNonFinite, older entries are
-   * kept so the host can roll back once the GPU confirms skipped steps.
-   */
-  history: TensorState[];
+  /** Host state after n applied steps is chain[n - origin] (see StepClock). */
+  chain: HostState[];
+  origin: number;
+  /** State buffers filled with their initial value or a loaded one. */
+  initialized: Set<string>;
+  /** The group's options the ring rows were computed with. */
+  key: string;
+  /** Per ring slot, the step t whose row it holds (-1: none). */
+  slots: Int32Array;
 }
 
 export interface TensorRecord {
@@ -57,8 +62,8 @@ export interface TensorRecord {
   cls: StateClass;
 }
 
-/** Host states kept per tensor when skipping (enough to absorb a full set of candidates). */
-const HISTORY = 2 * SKIP_CANDIDATES;
+/** Largest ring the step rows start with when steps may be skipped (it grows when needed). */
+const SKIP_RING = 8;
 
 /**
  * The engine side of every optimizer: param groups, validation, state buffers, and a step that
@@ -77,8 +82,14 @@ export class Optimizer<O extends object> {
   private variantKeys: string[] = [];
   /** State buffers by name, one per plan segment; allocated when first needed. */
   private readonly stateBuffers = new Map<string, GPUBuffer[]>();
-  private readonly skip: SkipTracker | undefined;
+  /** A bit per state name, for the GPU's `touched` counters. */
+  private readonly stateBits = new Map<string, number>();
+  private readonly clock: StepClock;
+  /** Row sets in the ring, and the host's copy of it. */
+  private ring: number;
   private rows: Float32Array<ArrayBuffer>;
+  /** Counters as last read by settle(). */
+  private settled: CounterReading | undefined;
   private disposed = false;
 
   constructor(
@@ -87,69 +98,77 @@ export class Optimizer<O extends object> {
     options: Partial<O> & OptimizerOptions = {},
   ) {
     const name = spec.name;
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new TypeError(`${name}: options must be an object, got ${describe(options)}`);
+    }
+    checkKnownKeys(name, options, [...Object.keys(spec.defaults), ...OPTIMIZER_OPTIONS]);
     const { skipNonFinite = false, ...defaults } = options;
-    this.defaults = { ...spec.defaults, ...definedOnly(defaults) } as O;
-    const inputs: ParamGroupInput<O>[] =
-      params.length > 0 && !('params' in (params[0] as object))
-        ? [{ params: params as Parameter[] } as ParamGroupInput<O>]
-        : (params as ParamGroupInput<O>[]);
-    if (
-      inputs.length === 0 ||
-      inputs.some((g) => !Array.isArray(g.params) || g.params.length === 0)
-    ) {
+    if (typeof skipNonFinite !== 'boolean') {
       throw new RangeError(
-        `${name}: expected a non-empty list of parameters or of param groups with non-empty params`,
+        `${name}: skipNonFinite must be a boolean, got ${describe(skipNonFinite)}`,
       );
     }
+    this.defaults = { ...spec.defaults, ...definedOnly(defaults) } as O;
+    const inputs = paramGroupInputs<O>(name, params);
     this.paramGroups = inputs.map(
       (g) => ({ ...this.defaults, ...definedOnly(g), params: [...g.params] }) as ParamGroup<O>,
     );
     const seen = new Set<Parameter>();
-    for (const g of this.paramGroups) {
+    this.paramGroups.forEach((g, i) => {
+      checkKnownKeys(`${name}: param group ${i}`, g, groupKeys(spec), 'option');
       spec.validate(g);
-      for (const p of g.params) {
+      g.params.forEach((p, k) => {
+        if (!(p instanceof Parameter)) {
+          throw new TypeError(
+            `${name}: param group ${i} params[${k}] must be a Parameter (from engine.parameter()), got ${describe(p)}`,
+          );
+        }
         if (seen.has(p))
           throw new RangeError(`${name}: ${p.label} appears in more than one param group`);
         seen.add(p);
         p.checkLive();
+      });
+    });
+    const first = this.paramGroups[0]!.params[0]!;
+    for (const p of seen) {
+      if (p.engine !== first.engine) {
+        throw new RangeError(
+          `${name}: ${first.label} and ${p.label} belong to different engines; an optimizer steps the parameters of one engine (one GPU device)`,
+        );
       }
     }
-    if (typeof skipNonFinite !== 'boolean') {
-      throw new RangeError(
-        `${name}: skipNonFinite must be a boolean, got ${String(skipNonFinite)}`,
-      );
-    }
-    this.engine = this.paramGroups[0]!.params[0]!.engine;
+    this.engine = first.engine;
+    this.engine.throwIfFailed();
     this.label = name.toLowerCase();
     this.skipNonFinite = skipNonFinite;
-    this.classes = this.paramGroups.map((_, group) => ({
-      index: group,
-      group,
-      history: [this.initialState()],
-    }));
+    this.classes = this.paramGroups.map((_, group) =>
+      this.newClass(group, group, this.initialState()),
+    );
     this.tensors = this.paramGroups.flatMap((g, group) =>
       g.params.map((param) => ({ param, group, cls: this.classes[group]! })),
     );
+    this.ring = skipNonFinite ? SKIP_RING : 1;
     this.rows = this.allocateRows();
+    this.clock = new StepClock(this.engine, this.label, skipNonFinite, this.classes.length);
     packParameters(this.engine, [...seen], this.label);
-    this.skip = skipNonFinite ? new SkipTracker(this.engine, this.label) : undefined;
+    this.engine.track(this);
+  }
+
+  private newClass(index: number, group: number, state: TensorState): StateClass {
+    return {
+      index,
+      group,
+      chain: [state.host],
+      origin: state.host.step,
+      initialized: new Set(state.touched),
+      key: '',
+      slots: new Int32Array(this.ring ?? 1).fill(-1),
+    };
   }
 
   private allocateRows(): Float32Array<ArrayBuffer> {
-    const rowWords = this.classes.length * this.spec.fields.length;
-    return new Float32Array(
-      this.skip || this.skipNonFinite ? 1 + SKIP_CANDIDATES * rowWords : rowWords,
-    );
-  }
-
-  /** @internal The host's view of tensor i's state now. */
-  stateOf(i: number): TensorState {
-    return this.tensors[i]!.cls.history[0]!;
-  }
-
-  /** @internal */
-  initialState(): TensorState {
-    return { host: { step: 0, ...this.spec.hostState }, touched: new Set() };
+    for (const c of this.classes) c.slots = new Int32Array(this.ring).fill(-1);
+    return new Float32Array(this.ring * this.classes.length * this.spec.fields.length);
   }
 
   /**
@@ -160,6 +179,28 @@ export class Optimizer<O extends object> {
   validateGroup(group: object): void {
     checkKnownKeys(this.spec.name, group, groupKeys(this.spec));
     this.spec.validate(group as O);
+  }
+
+  /**
+   * @internal The host's view of tensor i's state, as of the last settle(): the GPU's step count
+   * and touched states, and the host scalars of that step.
+   */
+  stateOf(i: number): TensorState {
+    const cls = this.tensors[i]!.cls;
+    const reading = this.settled;
+    if (!reading) return { host: cls.chain[0]!, touched: new Set(cls.initialized) };
+    const step = reading.steps[cls.index]!;
+    const host = cls.chain[step - cls.origin];
+    if (!host) throw new Error(`${this.spec.name}: no host state for step ${step} (internal)`);
+    const touched = new Set<string>();
+    for (const [name, bit] of this.stateBits)
+      if (reading.touched[cls.index]! & (1 << bit)) touched.add(name);
+    return { host: { ...host }, touched };
+  }
+
+  /** @internal */
+  initialState(): TensorState {
+    return { host: { step: 0, ...this.spec.hostState }, touched: new Set() };
   }
 
   /** @internal */
@@ -187,10 +228,23 @@ export class Optimizer<O extends object> {
     return key;
   }
 
+  private bit(state: string): number {
+    let bit = this.stateBits.get(state);
+    if (bit === undefined) {
+      bit = this.stateBits.size;
+      if (bit >= 32) throw new RangeError(`${this.spec.name}: more than 32 state buffers`);
+      this.stateBits.set(state, bit);
+    }
+    return bit;
+  }
+
   /** Everything needed to compile a group's kernels (only when its key changed). */
   private kernelVariant(g: ParamGroup<O>): KernelVariant {
     const { variant, maximize, l2 } = this.switches(g);
     const norms = this.spec.norms ?? 0;
+    const fresh = Object.fromEntries(
+      Object.entries(this.spec.fresh ?? {}).map(([field, state]) => [field, this.bit(state)]),
+    );
     return {
       label: this.variantKey(g),
       states: Object.keys(this.spec.states(g)),
@@ -200,6 +254,8 @@ export class Optimizer<O extends object> {
       maximize,
       l2,
       skipFlag: this.skipNonFinite,
+      stepped: true,
+      fresh,
     };
   }
 
@@ -222,23 +278,32 @@ export class Optimizer<O extends object> {
     this.allocateStates(plan);
     this.launcher?.destroy();
     const kernels = new Map(variants.map((v) => [v.label, v]));
-    const buffers = { states: this.stateBuffers, ...(this.skip ? { flags: this.skip.flags } : {}) };
+    const masks = new Uint32Array(
+      this.classes.map((c) =>
+        Object.keys(this.spec.states(this.paramGroups[c.group]!)).reduce(
+          (m, s) => m | (1 << this.bit(s)),
+          0,
+        ),
+      ),
+    );
     this.launcher = new Launcher(
       this.engine,
       this.label,
       plan,
       kernels,
-      buffers,
-      this.classes.length * this.spec.fields.length,
+      { states: this.stateBuffers, counters: this.clock.counters, skip: this.skipNonFinite },
+      { rowWords: this.classes.length * this.spec.fields.length, ring: this.ring, masks },
     );
+    for (const c of this.classes) c.slots.fill(-1); // a new table holds no rows yet
     this.variantKeys = keys;
     return this.launcher;
   }
 
-  /** Creates missing state buffers and fills each untouched tensor part with its group's initial value. */
+  /** Creates missing state buffers and fills each tensor's new states with their initial value. */
   private allocateStates(plan: Plan): void {
     this.tensors.forEach((t, i) => {
       for (const [name, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!))) {
+        this.bit(name);
         if (!this.stateBuffers.has(name)) {
           this.stateBuffers.set(
             name,
@@ -247,9 +312,12 @@ export class Optimizer<O extends object> {
             ),
           );
         }
-        if (!t.cls.history[0]!.touched.has(name) && init !== 0) this.fillState(i, name, init);
+        if (!t.cls.initialized.has(name) && init !== 0) this.fillState(i, name, init);
       }
     });
+    for (const c of this.classes)
+      for (const name of Object.keys(this.spec.states(this.paramGroups[c.group]!)))
+        c.initialized.add(name);
   }
 
   /** @internal Writes `value` over tensor i's state `name`. */
@@ -273,91 +341,98 @@ export class Optimizer<O extends object> {
     }));
   }
 
-  /** Advances `state` by one step and writes its kernel scalars at rows[offset..]. */
-  private advance(group: ParamGroup<O>, names: string[], state: TensorState, offset: number): void {
-    const fresh = names.every((s) => state.touched.has(s))
-      ? NONE
-      : new Set(names.filter((s) => !state.touched.has(s)));
-    const values = this.spec.scalars(group, state.host, fresh);
-    const fields = this.spec.fields;
-    for (let f = 0; f < fields.length; f++) this.rows[offset + f] = values[fields[f]!]!;
-    for (const s of fresh) state.touched.add(s);
-  }
-
   /**
    * One optimizer step for every parameter: encodes and submits, does not wait. With `encoder`,
    * the step is recorded into the caller's encoder instead (after whatever the caller recorded,
    * e.g. the kernels that write the gradients) and the caller submits it; record at most one
-   * step per submission, since each step's scalars are uploaded when it is recorded.
+   * step per submission, since each step's scalars are uploaded when it is recorded. Everything
+   * is validated first: a step that throws changes nothing.
    */
   step(encoder?: GPUCommandEncoder): void {
     this.checkLive();
+    if (encoder !== undefined && !isCommandEncoder(encoder)) {
+      throw new TypeError(
+        `${this.spec.name}.step: the argument must be a GPUCommandEncoder or nothing, got ${describe(encoder)} (a closure is not supported: compute the loss first)`,
+      );
+    }
     this.engine.throwIfFailed();
-    for (const g of this.paramGroups) this.spec.validate(g);
-    const shift = this.skip?.takeShift() ?? 0;
+    this.paramGroups.forEach((g, i) => {
+      checkKnownKeys(`${this.spec.name}: param group ${i}`, g, groupKeys(this.spec));
+      this.spec.validate(g);
+    });
     this.engine.scoped(`${this.label}.step`, () => {
-      const launcher = this.prepare(); // before advancing: it fills states no step has touched
-      this.writeScalars(shift);
-      launcher.writeRows(this.rows);
+      if (this.clock.width > this.ring) this.growRing(this.clock.width);
+      const launcher = this.prepare(); // before the rows: it fills states no step has touched
+      this.writeScalars(launcher);
       const target =
         encoder ?? this.engine.device.createCommandEncoder({ label: `${this.label}.step` });
       const pass = target.beginComputePass({ label: `${this.label}.step` });
       launcher.encode(pass);
       pass.end();
-      if (encoder) return; // the caller submits; skip counts are then confirmed by skippedSteps()
-      const readback = this.skip?.encodeReadback(target);
+      this.clock.record();
+      if (encoder) return; // the caller submits; confirmations come with our next own step
+      const readback = this.clock.encodeReadback(target);
       this.engine.queue.submit([target.finish()]);
-      if (readback) this.skip!.startReadback();
+      if (readback) this.clock.startReadback();
     });
   }
 
-  /** Advances every state class and fills the scalar rows of this step (one row per class). */
-  private writeScalars(shift: number): void {
-    const F = this.spec.fields.length;
-    const stateNames = this.paramGroups.map((g) => Object.keys(this.spec.states(g)));
-    if (!this.skip) {
-      for (const c of this.classes) {
-        this.advance(this.paramGroups[c.group]!, stateNames[c.group]!, c.history[0]!, c.index * F);
-      }
-      return;
-    }
-    // Row set k: the step as it runs if k more of the unconfirmed steps were skipped.
-    new Uint32Array(this.rows.buffer, 0, 1)[0] = this.skip.confirmed;
+  /** Doubles the ring until it holds `width` row sets (a loop that has not yielded for long). */
+  private growRing(width: number): void {
+    while (this.ring < width) this.ring *= 2;
+    this.rows = this.allocateRows();
+    this.variantKeys = []; // the table grows: rebuild the launches
+  }
+
+  /**
+   * Writes the rows of every step t each class may be at (StepClock.window), computing each row
+   * once per t and options: with unchanged options a step computes one row per class.
+   */
+  private writeScalars(launcher: Launcher): void {
+    const fields = this.spec.fields;
+    const F = fields.length;
     const setWords = this.classes.length * F;
-    if (shift >= this.classes[0]!.history.length) {
-      throw new Error(`${this.spec.name}: lost track of skipped steps`);
-    }
+    const dirty = new Set<number>();
+    const keys = this.paramGroups.map(optionsKey);
     for (const c of this.classes) {
-      c.history.splice(0, shift);
-      let now: TensorState | undefined;
-      for (let k = 0; k < SKIP_CANDIDATES; k++) {
-        const base = c.history[Math.min(k, c.history.length - 1)]!;
-        const next = { host: { ...base.host }, touched: new Set(base.touched) };
-        this.advance(
-          this.paramGroups[c.group]!,
-          stateNames[c.group]!,
-          next,
-          1 + k * setWords + c.index * F,
-        );
-        now ??= next;
+      const group = this.paramGroups[c.group]!;
+      const [lo, hi] = this.clock.window(c.index);
+      // Host states below lo - 1 belong to steps the GPU has confirmed it is past.
+      const drop = Math.min(lo - 1 - c.origin, c.chain.length - 1);
+      if (drop > 0) {
+        c.chain.splice(0, drop);
+        c.origin += drop;
       }
-      c.history.unshift(now!);
-      if (c.history.length > HISTORY) c.history.pop();
+      if (keys[c.group] !== c.key) {
+        // New options: recompute the rows of every candidate step (and the states after them).
+        c.chain.length = Math.max(1, lo - c.origin);
+        c.slots.fill(-1);
+        c.key = keys[c.group]!;
+      }
+      for (let t = lo; t <= hi; t++) {
+        const slot = t % this.ring;
+        if (c.slots[slot] === t) continue;
+        const state = { ...c.chain[t - 1 - c.origin]! };
+        const values = this.spec.scalars(group, state);
+        if (c.chain.length === t - c.origin) c.chain.push(state);
+        const offset = slot * setWords + c.index * F;
+        for (let f = 0; f < F; f++) this.rows[offset + f] = values[fields[f]!] ?? 0;
+        c.slots[slot] = t;
+        dirty.add(slot);
+      }
     }
+    for (const slot of dirty) launcher.writeRows(this.rows, slot * setWords, setWords);
   }
 
   /** Steps skipped so far for non-finite gradients (0 without skipNonFinite); waits for the GPU. */
   async skippedSteps(): Promise<number> {
     this.checkLive();
-    return this.skip ? this.skip.read() : 0;
+    return (await this.clock.read()).skipped;
   }
 
-  /** @internal Brings the host's step counts in line with the GPU's skip count. */
+  /** @internal Reads the GPU's step counts (after the work submitted so far), for stateOf(). */
   async settle(): Promise<void> {
-    if (!this.skip) return;
-    await this.skip.read();
-    const shift = this.skip.takeShift();
-    for (const c of this.classes) c.history.splice(0, Math.min(shift, c.history.length - 1));
+    this.settled = await this.clock.read();
   }
 
   /** Sets every gradient to zero (PyTorch's set_to_none=False). */
@@ -386,46 +461,96 @@ export class Optimizer<O extends object> {
         params: this.paramGroups[i]!.params,
       }),
     );
-    this.prepare();
-    this.skip?.reset();
-    // Tensors of a group with equal loaded host state share a class (and a scalar row).
+    // Tensors of a group with equal loaded state share a class (and a step counter).
     const classes = new Map<string, StateClass>();
+    const loaded: Array<Record<string, Float32Array>> = [];
     this.tensors.forEach((t, i) => {
       const entry = entries[i] ?? {};
       const state = this.initialState();
-      for (const [name, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!))) {
-        const value = entry[name];
-        this.fillState(i, name, value instanceof Float32Array ? value : init);
-        if (value instanceof Float32Array) state.touched.add(name);
-      }
+      const buffers: Record<string, Float32Array> = {};
       for (const [field, value] of Object.entries(entry)) {
-        if (typeof value === 'number') state.host[field] = value;
+        if (value instanceof Float32Array) {
+          buffers[field] = value;
+          state.touched.add(field);
+        } else if (typeof value === 'number') state.host[field] = value;
       }
+      loaded.push(buffers);
       const key = JSON.stringify([t.group, state.host, [...state.touched].sort()]);
       let cls = classes.get(key);
-      if (!cls) classes.set(key, (cls = { index: classes.size, group: t.group, history: [state] }));
+      if (!cls) classes.set(key, (cls = this.newClass(classes.size, t.group, state)));
       t.cls = cls;
     });
     this.classes = [...classes.values()];
+    const touched = this.classes.map((c) =>
+      [...c.initialized].reduce((m, s) => m | (1 << this.bit(s)), 0),
+    );
+    this.clock.reset(
+      this.classes.map((c) => c.origin),
+      touched,
+    );
+    this.settled = undefined;
     this.rows = this.allocateRows();
-    this.variantKeys = []; // rows moved: rebuild the launches at the next step
+    this.variantKeys = []; // rows and counters moved: rebuild the launches
+    this.prepare();
+    // Every state the groups use: the loaded values, or the initial value (a fresh state).
+    this.tensors.forEach((t, i) => {
+      for (const [name, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!)))
+        this.fillState(i, name, loaded[i]![name] ?? init);
+    });
   }
 
   /** Frees the optimizer's state; parameters stay alive. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.engine.untrack(this);
     this.launcher?.destroy();
-    this.skip?.destroy();
+    this.clock.destroy();
     for (const list of this.stateBuffers.values()) for (const b of list) b.destroy();
   }
 }
 
-const NONE: ReadonlySet<string> = new Set();
-
 /** Keys a param group may hold: the spec's options, `params`, and the schedulers' `initialLr`. */
 export function groupKeys(spec: OptimizerSpec<object>): string[] {
   return [...Object.keys(spec.defaults), 'params', 'initialLr'];
+}
+
+/** The options of a group as a string, compared every step (a change recomputes the rows). */
+function optionsKey(group: object): string {
+  return JSON.stringify(group, (k, v) => (k === 'params' ? undefined : v));
+}
+
+/** Normalizes `params` (a list of Parameters, or of param groups) with a clear error otherwise. */
+function paramGroupInputs<O>(name: string, params: unknown): ParamGroupInput<O>[] {
+  const expected = `expected an array of Parameters (from engine.parameter()) or of param groups { params: [...] }`;
+  if (!Array.isArray(params)) throw new TypeError(`${name}: ${expected}, got ${describe(params)}`);
+  if (params.length === 0) throw new RangeError(`${name}: ${expected}, got an empty array`);
+  const groups = params.every((p) => p instanceof Parameter)
+    ? [{ params }]
+    : params.map((g, i) => {
+        if (g === null || typeof g !== 'object' || g instanceof Parameter || !('params' in g)) {
+          throw new TypeError(`${name}: ${expected}; element ${i} is ${describe(g)}`);
+        }
+        return g as { params: unknown };
+      });
+  groups.forEach((g, i) => {
+    if (!Array.isArray(g.params) || g.params.length === 0) {
+      throw new RangeError(
+        `${name}: param group ${i} must have a non-empty params array, got ${describe(g.params)}`,
+      );
+    }
+  });
+  return groups as ParamGroupInput<O>[];
+}
+
+function isCommandEncoder(x: unknown): x is GPUCommandEncoder {
+  if (typeof GPUCommandEncoder !== 'undefined' && x instanceof GPUCommandEncoder) return true;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as GPUCommandEncoder).beginComputePass === 'function' &&
+    typeof (x as GPUCommandEncoder).finish === 'function'
+  );
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -87,6 +87,7 @@ export class Parameter {
     this.extents = extents;
     this.ownership = ownership;
     this.grad = new Gradient(this);
+    engine.track(this);
   }
 
   get isDisposed(): boolean {
@@ -95,8 +96,8 @@ export class Parameter {
 
   /** Throws a DisposedError when the parameter (or its engine) has been disposed. */
   checkLive(): void {
-    if (this.disposed) throw new DisposedError(`${this.label} has been disposed`);
     this.engine.checkLive();
+    if (this.disposed) throw new DisposedError(`${this.label} has been disposed`);
   }
 
   paramRuns(): Run[] {

@@ -1,5 +1,6 @@
 import type { Engine } from './engine.ts';
 import type { Run } from './parameter.ts';
+import { COPY_DST, MAP_MODE_READ, MAP_READ } from './usage.ts';
 
 /** Host <-> GPU copies of a tensor spread over runs (see Parameter.extents). */
 
@@ -16,17 +17,13 @@ export function writeRuns(queue: GPUQueue, runs: Run[], data: Float32Array, labe
 
 /** Copies `runs` into one staging buffer, maps it, and returns the values. */
 export async function readRuns(engine: Engine, runs: Run[], length: number): Promise<Float32Array> {
-  const staging = engine.createBuffer(
-    'readback',
-    length * 4,
-    GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  );
+  const staging = engine.createBuffer('readback', length * 4, MAP_READ | COPY_DST);
   const encoder = engine.device.createCommandEncoder({ label: 'readback' });
   for (const r of runs)
     encoder.copyBufferToBuffer(r.buffer, r.offset * 4, staging, r.start * 4, r.length * 4);
   engine.queue.submit([encoder.finish()]);
   try {
-    await staging.mapAsync(GPUMapMode.READ, 0, length * 4);
+    await staging.mapAsync(MAP_MODE_READ, 0, length * 4);
     return new Float32Array(staging.getMappedRange(0, length * 4).slice(0));
   } finally {
     staging.destroy();

@@ -41,14 +41,14 @@ export const sgdSpec: OptimizerSpec<SGDOptions> = {
   variant: (o) => ({ momentum: o.momentum !== 0, nesterov: o.nesterov }),
   states: (o): Record<string, number> => (o.momentum !== 0 ? { momentumBuffer: 0 } : {}),
   fields: ['lr', 'weightDecay', 'momentum', 'oneMinusDampening', 'first'],
-  scalars(o, state, fresh) {
+  fresh: { first: 'momentumBuffer' },
+  scalars(o, state) {
     state.step += 1;
     return {
       lr: o.lr,
       weightDecay: o.weightDecay,
       momentum: o.momentum,
       oneMinusDampening: 1 - o.dampening,
-      first: fresh.has('momentumBuffer') ? 1 : 0,
     };
   },
   body: sgdBody,

@@ -30,9 +30,15 @@ export interface OptimizerSpec<O extends object> {
   readonly fields: readonly string[];
   /**
    * Advances `state` by one step (state.step += 1 first) and returns this step's kernel scalars,
-   * computed in float64. `fresh` names the state buffers that no step has touched yet.
+   * computed in float64. A pure function of the options and the state: the engine calls it for
+   * each step count the GPU may be at (see src/step-clock.ts).
    */
-  scalars(options: O, state: HostState, fresh: ReadonlySet<string>): Record<string, number>;
+  scalars(options: O, state: HostState): Record<string, number>;
+  /**
+   * Fields decided on the GPU instead: 1 while the named state buffer has not been written by
+   * any applied step, else 0 (SGD's "first step of the momentum buffer").
+   */
+  readonly fresh?: Readonly<Record<string, string>>;
   /**
    * WGSL statements updating `p` and the state variables from `g`; see shaders/common.wgsl.ts.
    * With `norms`, it is also called with `variant.normPass` true, and must then assign the

@@ -112,8 +112,8 @@ it('bad clipping arguments throw a RangeError before any GPU work', async () => 
     return messages;
   });
   expect(r).toEqual([
-    'RangeError: clipGradNorm: maxNorm must be > 0, got 0',
+    'RangeError: clipGradNorm: maxNorm must be a finite number > 0, got 0',
     'RangeError: clipGradNorm: expected at least one parameter',
-    'RangeError: clipGradValue: clipValue must be >= 0, got -1',
+    'RangeError: clipGradValue: clipValue must be a finite number >= 0, got -1',
   ]);
 });

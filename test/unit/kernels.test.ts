@@ -19,10 +19,11 @@ describe('uniform packing: one field list makes both the WGSL struct and the row
     expect(text).toContain('bitcast<f32>(table[o + 0u]),');
     expect(text).toContain('bitcast<f32>(table[o + 2u]),');
   });
-  it('with skipping, rows come from the candidate set matching the GPU skip count', () => {
-    expect(hyperStruct(['lr'], true)).toContain(
-      'launch.rowBase + 1u + (flags[1] - table[launch.rowBase]) * launch.rowStride',
-    );
+  it("optimizer steps read the row of the class's next step t from the ring", () => {
+    const text = hyperStruct(['lr', 'first'], true, { first: 3 });
+    expect(text).toContain('let t = counters[counter] + 1u;');
+    expect(text).toContain('launch.rowBase + (t % launch.ring) * launch.rowStride + index * 2u');
+    expect(text).toContain('select(0.0, 1.0, (touched & 8u) == 0u)');
   });
 });
 
