@@ -30,6 +30,8 @@ export interface OptimizerCase {
   skipNonFinite?: boolean;
   /** Steps at which one gradient element is NaN (odd steps) or Inf (even steps). */
   nonFiniteSteps?: number[];
+  /** Record each step into an encoder of the test's own (opt.step(encoder)) and submit it. */
+  encoder?: boolean;
 }
 
 export interface CaseResult {
@@ -119,7 +121,7 @@ export async function runOptimizerCase(c: OptimizerCase): Promise<CaseResult> {
     p: unknown,
     o: unknown,
   ) => {
-    step(): void;
+    step(encoder?: GPUCommandEncoder): void;
     skippedSteps(): Promise<number>;
     stateDict(): Promise<{ state: Record<number, Record<string, number | Float32Array>> }>;
     dispose(): void;
@@ -142,7 +144,11 @@ export async function runOptimizerCase(c: OptimizerCase): Promise<CaseResult> {
         // A skipped step leaves no trace in the reference either.
         if (!poisoned) reference.step(x.ref, Float64Array.from(g), x.state, x.options);
       });
-      opt.step();
+      if (c.encoder) {
+        const encoder = engine.device.createCommandEncoder({ label: 'test step' });
+        opt.step(encoder);
+        engine.queue.submit([encoder.finish()]);
+      } else opt.step();
       if (t % (c.checkEvery ?? 1) !== 0 && t !== c.steps) continue;
       const sd = await opt.stateDict();
       for (const [i, x] of tensors.entries()) {
