@@ -3,7 +3,7 @@
 type Check = (owner: string, name: string, value: unknown) => void;
 
 function fail(owner: string, name: string, rule: string, value: unknown): never {
-  throw new RangeError(`${owner}: ${name} must be ${rule}, got ${String(value)}`);
+  throw new RangeError(`${owner}: ${name} must be ${rule}, got ${describe(value)}`);
 }
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);

@@ -9,6 +9,7 @@ import { optimizers, optimizerSpecs, type OptimizerName } from '../../src/optimi
 import type { ReferenceState } from '../../src/reference/types.ts';
 import * as api from '../../src/index.ts';
 import { compareStep, randomFloats, RunningScale, type Mismatch } from './compare.ts';
+import { rejectTrial } from './reject.ts';
 
 export interface OptimizerCase {
   optimizer: OptimizerName;
@@ -249,6 +250,6 @@ declare global {
     webgpuOptim: typeof api;
   }
 }
-const harness = { runOptimizerCase, engineFor, compareStep };
+const harness = { runOptimizerCase, engineFor, compareStep, rejectTrial };
 window.webgpuOptim = api;
 window.harness = harness;
