@@ -105,26 +105,25 @@ export function packParameters(engine: Engine, params: Parameter[], label: strin
     p.ownership = 'packed';
     return { p, old };
   });
-  void Promise.all(scopes).then(
-    (errors) => {
-      const error = errors.find((e) => e);
-      if (!error) {
-        for (const { old } of moved) old.forEach(destroyBuffers);
-        return;
+  const outcome = Promise.all(scopes).then((errors) => {
+    const error = errors.find((e) => e);
+    if (!error) return true;
+    // The values are still where they were: put the parameters back, drop the pages.
+    for (const { p, old } of moved) {
+      if (p.isDisposed) {
+        old.forEach(destroyBuffers);
+        continue;
       }
-      // The values are still where they were: put the parameters back, drop the pages.
-      for (const { p, old } of moved) {
-        if (p.isDisposed) {
-          old.forEach(destroyBuffers);
-          continue;
-        }
-        p.extents = old;
-        p.ownership = 'engine';
-      }
-      pages.forEach(destroyBuffers);
-      engine.report(`${label}/pack`, `moving parameters into pages failed: ${error!.message}`);
-    },
-    () => {}, // device lost: every later call says so
+      p.extents = old;
+      p.ownership = 'engine';
+    }
+    pages.forEach(destroyBuffers);
+    engine.report(`${label}/pack`, `moving parameters into pages failed: ${error.message}`);
+    return false;
+  });
+  engine.destroyWhen(
+    outcome,
+    moved.flatMap(({ old }) => old.flatMap((e) => [e.param, e.grad])),
   );
 }
 

@@ -91,6 +91,8 @@ export class Engine {
   private readonly cache = new Map<string, { params: Parameter[]; value: Releasable }>();
   /** Live parameters and optimizers, freed by dispose(). */
   private readonly live = new Set<{ dispose(): void }>();
+  /** Buffers to destroy once work in flight is known to have succeeded (or at dispose()). */
+  private readonly deferred = new Set<GPUBuffer>();
 
   constructor(
     readonly device: GPUDevice,
@@ -171,6 +173,23 @@ export class Engine {
     const value = build();
     this.cache.set(key, { params, value });
     return value;
+  }
+
+  /**
+   * @internal Destroys `buffers` once `done` resolves true (e.g. a copy's error scopes came back
+   * clean), or at dispose() if that comes first; `done` resolving false keeps them.
+   */
+  destroyWhen(done: Promise<boolean>, buffers: GPUBuffer[]): void {
+    for (const b of buffers) this.deferred.add(b);
+    void done.then(
+      (ok) => {
+        for (const b of buffers) {
+          if (ok && this.deferred.has(b)) b.destroy();
+          this.deferred.delete(b);
+        }
+      },
+      () => {},
+    );
   }
 
   /** Number of engine-owned cached objects (tests watch it for leaks). */
@@ -345,7 +364,10 @@ export class Engine {
     try {
       return await readRuns(this, runs, length);
     } catch (e) {
-      throw this.lostError ?? e; // a read cut short by device loss says so
+      // A read cut short by device loss says so (device.lost resolves a moment later).
+      if ((e as Error).name === 'AbortError')
+        await Promise.race([this.lost, new Promise((resolve) => setTimeout(resolve, 1000))]);
+      throw this.lostError ?? e;
     }
   }
 
@@ -371,6 +393,8 @@ export class Engine {
     for (const object of [...this.live]) object.dispose();
     for (const entry of this.cache.values()) entry.value.destroy();
     this.cache.clear();
+    for (const b of this.deferred) b.destroy();
+    this.deferred.clear();
     this.disposed = true;
     this.device.removeEventListener('uncapturederror', this.onUncaptured);
     if (this.ownsDevice) this.device.destroy();

@@ -10,6 +10,7 @@ import type { ReferenceState } from '../../src/reference/types.ts';
 import * as api from '../../src/index.ts';
 import { compareStep, randomFloats, RunningScale, type Mismatch } from './compare.ts';
 import { rejectTrial } from './reject.ts';
+import { countingDevice } from './counting-device.ts';
 
 export interface OptimizerCase {
   optimizer: OptimizerName;
@@ -250,6 +251,6 @@ declare global {
     webgpuOptim: typeof api;
   }
 }
-const harness = { runOptimizerCase, engineFor, compareStep, rejectTrial };
+const harness = { runOptimizerCase, engineFor, compareStep, rejectTrial, countingDevice };
 window.webgpuOptim = api;
 window.harness = harness;
