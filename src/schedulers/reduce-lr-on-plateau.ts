@@ -6,7 +6,6 @@ import {
   checkSchedulable,
   fail,
   failType,
-  interval,
   oneOf,
   optional,
   parseOptions,
@@ -37,9 +36,9 @@ export interface ReduceLROnPlateauOptions {
 
 /** A number in [0, 1). */
 const checkFactor: Check<number> = (owner, name, v) => {
-  const f = interval(0, 1, true)(owner, name, v);
-  if (f === 1) fail(owner, name, 'in [0, 1)', v);
-  return f;
+  if (typeof v !== 'number') failType(owner, name, 'in [0, 1)', v);
+  if (!(v >= 0 && v < 1)) fail(owner, name, 'in [0, 1)', v);
+  return v;
 };
 
 const NAME = 'ReduceLROnPlateau';

@@ -5,6 +5,7 @@
 import { checkKnownKeys, describe } from '../validate';
 import type { SchedulerStateDict, StateValue } from './scheduler';
 import { atomically } from './write';
+import { checkNonNegative, checkNonNegativeInt } from './options';
 import type { Schedulable } from './scheduler';
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -101,13 +102,8 @@ export function loadChildStates(
       `${where}: 'schedulers' must have ${children.length} entries, got ${states.length}`,
     );
   }
-  const lastEpoch = sd.lastEpoch as number;
-  if (!Number.isInteger(lastEpoch) || lastEpoch < 0) {
-    throw new RangeError(`${where}: 'lastEpoch' must be an integer >= 0, got ${lastEpoch}`);
-  }
-  (sd.lastLr as number[]).forEach((v, i) => {
-    if (v < 0) throw new RangeError(`${where}: 'lastLr[${i}]' must be >= 0, got ${v}`);
-  });
+  checkNonNegativeInt(where, 'lastEpoch', sd.lastEpoch);
+  (sd.lastLr as number[]).forEach((v, i) => checkNonNegative(where, `lastLr[${i}]`, v));
   atomically(optimizer, children, () =>
     children.forEach((s, i) => s.loadStateDict(states[i] as SchedulerStateDict)),
   );
