@@ -1,5 +1,13 @@
-import { checkNonNegative, checkPositiveInt, LRScheduler } from './scheduler';
+import { LRScheduler } from './scheduler';
 import type { LRSchedulerOptions, Schedulable, SchedulableGroup } from './scheduler';
+import {
+  checkNonNegative,
+  checkPositiveInt,
+  lastEpochOption,
+  optional,
+  parseOptions,
+  required,
+} from './options';
 
 export interface CosineAnnealingLROptions extends LRSchedulerOptions {
   /** Half period in epochs (required). */
@@ -7,6 +15,13 @@ export interface CosineAnnealingLROptions extends LRSchedulerOptions {
   /** Minimum lr [0]. */
   etaMin?: number;
 }
+
+const NAME = 'CosineAnnealingLR';
+const OPTIONS = {
+  tMax: required(checkPositiveInt),
+  etaMin: optional(checkNonNegative, 0),
+  lastEpoch: lastEpochOption,
+};
 
 /**
  * Cosine annealing without restarts (Loshchilov & Hutter 2017, SGDR):
@@ -20,9 +35,10 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly etaMin: number;
 
   constructor(optimizer: Schedulable, options: CosineAnnealingLROptions) {
-    super(optimizer, 'CosineAnnealingLR', options.lastEpoch);
-    this.tMax = checkPositiveInt('CosineAnnealingLR', 'tMax', options.tMax);
-    this.etaMin = checkNonNegative('CosineAnnealingLR', 'etaMin', options.etaMin ?? 0);
+    const o = parseOptions(NAME, optimizer, options, OPTIONS);
+    super(optimizer, NAME, o.lastEpoch, OPTIONS);
+    this.tMax = o.tMax;
+    this.etaMin = o.etaMin;
     this.initialStep();
   }
 

@@ -1,5 +1,19 @@
-import { checkNonNegative, checkPositiveInt, fail, LRScheduler } from './scheduler';
-import type { LRSchedulerOptions, Schedulable, SchedulableGroup } from './scheduler';
+import { LRScheduler } from './scheduler';
+import type {
+  LRSchedulerOptions,
+  Schedulable,
+  SchedulableGroup,
+  SchedulerStateDict,
+} from './scheduler';
+import {
+  checkNonNegative,
+  checkPositive,
+  checkPositiveInt,
+  lastEpochOption,
+  optional,
+  parseOptions,
+  required,
+} from './options';
 
 export interface CosineAnnealingWarmRestartsOptions extends LRSchedulerOptions {
   /** Length of the first period, in epochs (required). */
@@ -9,6 +23,14 @@ export interface CosineAnnealingWarmRestartsOptions extends LRSchedulerOptions {
   /** Minimum lr [0]. */
   etaMin?: number;
 }
+
+const NAME = 'CosineAnnealingWarmRestarts';
+const OPTIONS = {
+  t0: required(checkPositiveInt),
+  tMult: optional(checkPositiveInt, 1),
+  etaMin: optional(checkNonNegative, 0),
+  lastEpoch: lastEpochOption,
+};
 
 /**
  * SGDR, cosine annealing with warm restarts (Loshchilov & Hutter 2017):
@@ -29,20 +51,22 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
   tCur: number;
 
   constructor(optimizer: Schedulable, options: CosineAnnealingWarmRestartsOptions) {
-    super(optimizer, 'CosineAnnealingWarmRestarts', options.lastEpoch);
-    const name = 'CosineAnnealingWarmRestarts';
-    this.t0 = checkPositiveInt(name, 't0', options.t0);
-    const tMult = options.tMult ?? 1;
-    if (!Number.isInteger(tMult) || tMult < 1) fail(name, 'tMult', 'an integer >= 1', tMult);
-    this.tMult = tMult;
-    this.etaMin = checkNonNegative(name, 'etaMin', options.etaMin ?? 0);
+    const o = parseOptions(NAME, optimizer, options, OPTIONS);
+    super(optimizer, NAME, o.lastEpoch, OPTIONS);
+    this.t0 = o.t0;
+    this.tMult = o.tMult;
+    this.etaMin = o.etaMin;
     this.tI = this.t0;
     this.tCur = this.lastEpoch;
     this.initialStep();
   }
 
   override step(epoch?: number): void {
-    if (epoch !== undefined) checkNonNegative('CosineAnnealingWarmRestarts', 'epoch', epoch);
+    if (epoch !== undefined) checkNonNegative(NAME, 'epoch', epoch);
+    this.transaction(() => this.advance(epoch));
+  }
+
+  private advance(epoch: number | undefined): void {
     if (epoch === undefined && this.lastEpoch < 0) epoch = 0;
     if (epoch === undefined) {
       epoch = this.lastEpoch + 1;
@@ -57,6 +81,11 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
     this.lastEpoch = Math.floor(epoch);
     this.stepCount++;
     this.write(false);
+  }
+
+  protected override checkState(where: string, sd: SchedulerStateDict): void {
+    checkNonNegative(where, 'tCur', sd.tCur);
+    checkPositive(where, 'tI', sd.tI);
   }
 
   /** [tCur, tI] at `epoch`. */

@@ -1,10 +1,14 @@
-import { checkNonNegative, LRScheduler } from './scheduler';
+import { LRScheduler } from './scheduler';
 import type { LRSchedulerOptions, Schedulable, SchedulableGroup } from './scheduler';
+import { checkNonNegative, lastEpochOption, parseOptions, required } from './options';
 
 export interface ExponentialLROptions extends LRSchedulerOptions {
   /** Multiplicative decay per epoch (required). */
   gamma: number;
 }
+
+const NAME = 'ExponentialLR';
+const OPTIONS = { gamma: required(checkNonNegative), lastEpoch: lastEpochOption };
 
 /**
  * Decays the lr by `gamma` every epoch: `lr = b * gamma^e` (the seed article's `a0*e^(-k*t)`
@@ -14,8 +18,9 @@ export class ExponentialLR extends LRScheduler {
   readonly gamma: number;
 
   constructor(optimizer: Schedulable, options: ExponentialLROptions) {
-    super(optimizer, 'ExponentialLR', options.lastEpoch);
-    this.gamma = checkNonNegative('ExponentialLR', 'gamma', options.gamma);
+    const o = parseOptions(NAME, optimizer, options, OPTIONS);
+    super(optimizer, NAME, o.lastEpoch, OPTIONS);
+    this.gamma = o.gamma;
     this.initialStep();
   }
 

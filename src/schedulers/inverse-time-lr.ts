@@ -1,10 +1,14 @@
-import { checkNonNegative, LRScheduler } from './scheduler';
+import { LRScheduler } from './scheduler';
 import type { LRSchedulerOptions, Schedulable, SchedulableGroup } from './scheduler';
+import { checkNonNegative, lastEpochOption, parseOptions, required } from './options';
 
 export interface InverseTimeLROptions extends LRSchedulerOptions {
   /** k in `b / (1 + k*e)` (required). */
   decayRate: number;
 }
+
+const NAME = 'InverseTimeLR';
+const OPTIONS = { decayRate: required(checkNonNegative), lastEpoch: lastEpochOption };
 
 /**
  * 1/t decay: `lr = b / (1 + decayRate * e)`. Not in PyTorch: TensorFlow's
@@ -16,8 +20,9 @@ export class InverseTimeLR extends LRScheduler {
   readonly decayRate: number;
 
   constructor(optimizer: Schedulable, options: InverseTimeLROptions) {
-    super(optimizer, 'InverseTimeLR', options.lastEpoch);
-    this.decayRate = checkNonNegative('InverseTimeLR', 'decayRate', options.decayRate);
+    const o = parseOptions(NAME, optimizer, options, OPTIONS);
+    super(optimizer, NAME, o.lastEpoch, OPTIONS);
+    this.decayRate = o.decayRate;
     this.initialStep();
   }
 

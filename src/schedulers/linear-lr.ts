@@ -1,5 +1,6 @@
-import { checkInterval, checkPositiveInt, LRScheduler } from './scheduler';
+import { LRScheduler } from './scheduler';
 import type { LRSchedulerOptions, Schedulable, SchedulableGroup } from './scheduler';
+import { checkPositiveInt, interval, lastEpochOption, optional, parseOptions } from './options';
 
 export interface LinearLROptions extends LRSchedulerOptions {
   /** Factor at epoch 0, in (0, 1] [1/3]. */
@@ -9,6 +10,14 @@ export interface LinearLROptions extends LRSchedulerOptions {
   /** Epochs of the ramp [5]. */
   totalIters?: number;
 }
+
+const NAME = 'LinearLR';
+const OPTIONS = {
+  startFactor: optional(interval(0, 1), 1 / 3),
+  endFactor: optional(interval(0, 1, true), 1),
+  totalIters: optional(checkPositiveInt, 5),
+  lastEpoch: lastEpochOption,
+};
 
 /**
  * Linear ramp of the lr factor (warm-up, or linear decay):
@@ -21,15 +30,11 @@ export class LinearLR extends LRScheduler {
   readonly totalIters: number;
 
   constructor(optimizer: Schedulable, options: LinearLROptions = {}) {
-    super(optimizer, 'LinearLR', options.lastEpoch);
-    this.startFactor = checkInterval(
-      'LinearLR',
-      'startFactor',
-      options.startFactor ?? 1 / 3,
-      [0, 1],
-    );
-    this.endFactor = checkInterval('LinearLR', 'endFactor', options.endFactor ?? 1, [0, 1], true);
-    this.totalIters = checkPositiveInt('LinearLR', 'totalIters', options.totalIters ?? 5);
+    const o = parseOptions(NAME, optimizer, options, OPTIONS);
+    super(optimizer, NAME, o.lastEpoch, OPTIONS);
+    this.startFactor = o.startFactor;
+    this.endFactor = o.endFactor;
+    this.totalIters = o.totalIters;
     this.initialStep();
   }
 

@@ -1,5 +1,15 @@
-import { checkNonNegative, checkNonNegativeInt, fail, LRScheduler } from './scheduler';
+import { LRScheduler } from './scheduler';
 import type { LRSchedulerOptions, Schedulable, SchedulableGroup } from './scheduler';
+import {
+  checkNonNegative,
+  checkNonNegativeInt,
+  failType,
+  lastEpochOption,
+  optional,
+  parseOptions,
+  required,
+  type Check,
+} from './options';
 
 export interface MultiStepLROptions extends LRSchedulerOptions {
   /** Epoch indices at which to decay (required; a repeated milestone decays once per copy). */
@@ -7,6 +17,19 @@ export interface MultiStepLROptions extends LRSchedulerOptions {
   /** Multiplicative decay [0.1]. */
   gamma?: number;
 }
+
+/** Epoch indices, returned sorted ascending. */
+const checkMilestones: Check<number[]> = (owner, name, v) => {
+  if (!Array.isArray(v)) failType(owner, name, 'an array of epoch indices', v);
+  return v.map((m, i) => checkNonNegativeInt(owner, `${name}[${i}]`, m)).sort((a, b) => a - b);
+};
+
+const NAME = 'MultiStepLR';
+const OPTIONS = {
+  milestones: required(checkMilestones),
+  gamma: optional(checkNonNegative, 0.1),
+  lastEpoch: lastEpochOption,
+};
 
 /**
  * Decays the lr by `gamma` at each milestone: `lr = b * gamma^(number of milestones <= e)`.
@@ -18,14 +41,10 @@ export class MultiStepLR extends LRScheduler {
   readonly gamma: number;
 
   constructor(optimizer: Schedulable, options: MultiStepLROptions) {
-    super(optimizer, 'MultiStepLR', options.lastEpoch);
-    if (!Array.isArray(options.milestones)) {
-      fail('MultiStepLR', 'milestones', 'an array of epoch indices', options.milestones);
-    }
-    this.milestones = options.milestones
-      .map((m, i) => checkNonNegativeInt('MultiStepLR', `milestones[${i}]`, m))
-      .sort((a, b) => a - b);
-    this.gamma = checkNonNegative('MultiStepLR', 'gamma', options.gamma ?? 0.1);
+    const o = parseOptions(NAME, optimizer, options, OPTIONS);
+    super(optimizer, NAME, o.lastEpoch, OPTIONS);
+    this.milestones = o.milestones;
+    this.gamma = o.gamma;
     this.initialStep();
   }
 

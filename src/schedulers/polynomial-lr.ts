@@ -1,5 +1,12 @@
-import { checkNonNegative, checkPositiveInt, LRScheduler } from './scheduler';
+import { LRScheduler } from './scheduler';
 import type { LRSchedulerOptions, Schedulable, SchedulableGroup } from './scheduler';
+import {
+  checkNonNegative,
+  checkPositiveInt,
+  lastEpochOption,
+  optional,
+  parseOptions,
+} from './options';
 
 export interface PolynomialLROptions extends LRSchedulerOptions {
   /** Epochs until the lr reaches 0 [5]. */
@@ -7,6 +14,13 @@ export interface PolynomialLROptions extends LRSchedulerOptions {
   /** Exponent [1]. */
   power?: number;
 }
+
+const NAME = 'PolynomialLR';
+const OPTIONS = {
+  totalIters: optional(checkPositiveInt, 5),
+  power: optional(checkNonNegative, 1),
+  lastEpoch: lastEpochOption,
+};
 
 /**
  * Polynomial decay to zero: `lr = b * (1 - min(e, totalIters) / totalIters)^power`.
@@ -17,9 +31,10 @@ export class PolynomialLR extends LRScheduler {
   readonly power: number;
 
   constructor(optimizer: Schedulable, options: PolynomialLROptions = {}) {
-    super(optimizer, 'PolynomialLR', options.lastEpoch);
-    this.totalIters = checkPositiveInt('PolynomialLR', 'totalIters', options.totalIters ?? 5);
-    this.power = checkNonNegative('PolynomialLR', 'power', options.power ?? 1);
+    const o = parseOptions(NAME, optimizer, options, OPTIONS);
+    super(optimizer, NAME, o.lastEpoch, OPTIONS);
+    this.totalIters = o.totalIters;
+    this.power = o.power;
     this.initialStep();
   }
 

@@ -1,5 +1,19 @@
-import { checkNonNegative, checkNonNegativeInt, fail, perGroup } from './scheduler';
-import type { Schedulable, SchedulerStateDict } from './scheduler';
+import type { Schedulable, SchedulerStateDict, StateValue } from './scheduler';
+import {
+  checkFinite,
+  checkNonNegative,
+  checkNonNegativeInt,
+  checkSchedulable,
+  fail,
+  failType,
+  oneOf,
+  optional,
+  parseOptions,
+  perGroupOption,
+  type Check,
+} from './options';
+import { checkStateDict } from './state';
+import { writeUpdates } from './write';
 
 export interface ReduceLROnPlateauOptions {
   /** Whether the metric should go down ('min') or up ('max') ['min']. */
@@ -19,6 +33,25 @@ export interface ReduceLROnPlateauOptions {
   /** Reductions smaller than eps are skipped [1e-8]. */
   eps?: number;
 }
+
+/** A number in [0, 1). */
+const checkFactor: Check<number> = (owner, name, v) => {
+  if (typeof v !== 'number') failType(owner, name, 'in [0, 1)', v);
+  if (!(v >= 0 && v < 1)) fail(owner, name, 'in [0, 1)', v);
+  return v;
+};
+
+const NAME = 'ReduceLROnPlateau';
+const OPTIONS = {
+  mode: optional(oneOf('min', 'max'), 'min'),
+  factor: optional(checkFactor, 0.1),
+  patience: optional(checkNonNegativeInt, 10),
+  threshold: optional(checkNonNegative, 1e-4),
+  thresholdMode: optional(oneOf('rel', 'abs'), 'rel'),
+  cooldown: optional(checkNonNegativeInt, 0),
+  minLr: perGroupOption(checkNonNegative, 0),
+  eps: optional(checkNonNegative, 1e-8),
+};
 
 /**
  * Reduces the lr of every group by `factor` once the metric passed to `step(metric)` has not
@@ -47,24 +80,15 @@ export class ReduceLROnPlateau {
     readonly optimizer: Schedulable,
     options: ReduceLROnPlateauOptions = {},
   ) {
-    const name = 'ReduceLROnPlateau';
-    const o = options;
-    const mode = o.mode ?? 'min';
-    if (mode !== 'min' && mode !== 'max') fail(name, 'mode', "'min' or 'max'", mode);
-    const thresholdMode = o.thresholdMode ?? 'rel';
-    if (thresholdMode !== 'rel' && thresholdMode !== 'abs') {
-      fail(name, 'thresholdMode', "'rel' or 'abs'", thresholdMode);
-    }
-    this.mode = mode;
-    this.thresholdMode = thresholdMode;
-    this.factor = o.factor ?? 0.1;
-    if (!(this.factor >= 0 && this.factor < 1)) fail(name, 'factor', 'in [0, 1)', this.factor);
-    this.patience = checkNonNegativeInt(name, 'patience', o.patience ?? 10);
-    this.threshold = checkNonNegative(name, 'threshold', o.threshold ?? 1e-4);
-    this.cooldown = checkNonNegativeInt(name, 'cooldown', o.cooldown ?? 0);
-    const groups = optimizer.paramGroups.length;
-    this.minLrs = perGroup(name, 'minLr', o.minLr ?? 0, groups, checkNonNegative);
-    this.eps = checkNonNegative(name, 'eps', o.eps ?? 1e-8);
+    const o = parseOptions(NAME, optimizer, options, OPTIONS);
+    this.mode = o.mode;
+    this.thresholdMode = o.thresholdMode;
+    this.factor = o.factor;
+    this.patience = o.patience;
+    this.threshold = o.threshold;
+    this.cooldown = o.cooldown;
+    this.minLrs = o.minLr;
+    this.eps = o.eps;
     this.best = this.modeWorse;
     this.lastLr = optimizer.paramGroups.map((g) => g.lr);
   }
@@ -85,33 +109,47 @@ export class ReduceLROnPlateau {
     return this.cooldownCounter > 0;
   }
 
-  /** Records one epoch's metric (e.g. the validation loss) and reduces the lr on a plateau. */
+  /**
+   * Records one epoch's metric (e.g. the validation loss) and reduces the lr on a plateau. A
+   * metric that is not a finite number throws (a NaN loss is not "no improvement"), as does a
+   * reduced lr the optimizer refuses; either way nothing changes.
+   */
   step(metric: number): void {
-    if (typeof metric !== 'number') fail('ReduceLROnPlateau', 'metric', 'a number', metric);
-    this.lastEpoch++;
-    if (this.isBetter(metric, this.best)) {
-      this.best = metric;
-      this.numBadEpochs = 0;
+    checkFinite(NAME, 'metric', metric);
+    checkSchedulable(NAME, this.optimizer);
+    const groups = this.optimizer.paramGroups;
+    if (groups.length !== this.minLrs.length) {
+      throw new RangeError(
+        `${NAME}: the optimizer has ${groups.length} param groups, the scheduler was built for ${this.minLrs.length}`,
+      );
+    }
+    let { best, numBadEpochs, cooldownCounter } = this;
+    if (this.isBetter(metric, best)) {
+      best = metric;
+      numBadEpochs = 0;
     } else {
-      this.numBadEpochs++;
+      numBadEpochs++;
     }
-    if (this.inCooldown) {
-      this.cooldownCounter--;
-      this.numBadEpochs = 0; // bad epochs in cooldown do not count
+    if (cooldownCounter > 0) {
+      cooldownCounter--;
+      numBadEpochs = 0; // bad epochs in cooldown do not count
     }
-    if (this.numBadEpochs > this.patience) {
-      this.reduceLr();
-      this.cooldownCounter = this.cooldown;
-      this.numBadEpochs = 0;
+    let lrs = groups.map((g) => g.lr);
+    if (numBadEpochs > this.patience) {
+      lrs = lrs.map((lr, i) => {
+        const newLr = Math.max(lr * this.factor, this.minLrs[i]!);
+        return lr - newLr > this.eps ? newLr : lr;
+      });
+      cooldownCounter = this.cooldown;
+      numBadEpochs = 0;
     }
-    this.optimizer.paramGroups.forEach((g, i) => (this.lastLr[i] = g.lr));
-  }
-
-  private reduceLr(): void {
-    this.optimizer.paramGroups.forEach((g, i) => {
-      const newLr = Math.max(g.lr * this.factor, this.minLrs[i]);
-      if (g.lr - newLr > this.eps) g.lr = newLr;
-    });
+    writeUpdates(
+      NAME,
+      this.optimizer,
+      lrs.map((lr) => ({ lr })),
+    );
+    Object.assign(this, { best, numBadEpochs, cooldownCounter, lastLr: lrs });
+    this.lastEpoch++;
   }
 
   getLastLr(): number[] {
@@ -121,6 +159,7 @@ export class ReduceLROnPlateau {
   /** `best` is stored as a string when infinite ('Infinity'), so the dict survives JSON. */
   stateDict(): SchedulerStateDict {
     return {
+      kind: NAME,
       mode: this.mode,
       factor: this.factor,
       patience: this.patience,
@@ -137,13 +176,38 @@ export class ReduceLROnPlateau {
     };
   }
 
-  loadStateDict(sd: SchedulerStateDict): void {
-    const self = this as unknown as Record<string, unknown>;
-    for (const [key, value] of Object.entries(sd)) {
-      if (key === 'optimizer' || !Object.hasOwn(self, key)) {
-        throw new TypeError(`ReduceLROnPlateau.loadStateDict: unknown key '${key}'`);
-      }
-      self[key] = key === 'best' ? Number(value) : structuredClone(value);
+  /**
+   * Restores a `stateDict()`: every key, each value checked as the constructor checks it (and
+   * `best` a number or 'Infinity' / '-Infinity'); on any mismatch it throws and changes nothing.
+   */
+  loadStateDict(stateDict: SchedulerStateDict): void {
+    const where = `${NAME}.loadStateDict`;
+    // `best` is a number or a string (when infinite): checked below, not against the current one.
+    const current = { ...this.stateDict(), best: undefined as unknown as StateValue };
+    const sd = checkStateDict(where, NAME, stateDict, current, ['minLrs', 'lastLr']);
+    const n = this.minLrs.length;
+    const byKey: Record<string, Check<unknown>> = {
+      mode: oneOf('min', 'max'),
+      factor: checkFactor,
+      patience: checkNonNegativeInt,
+      threshold: checkNonNegative,
+      thresholdMode: oneOf('rel', 'abs'),
+      cooldown: checkNonNegativeInt,
+      eps: checkNonNegative,
+      numBadEpochs: checkNonNegativeInt,
+      cooldownCounter: checkNonNegativeInt,
+      lastEpoch: checkNonNegativeInt,
+    };
+    for (const [key, check] of Object.entries(byKey)) check(where, key, sd[key]);
+    for (const key of ['minLrs', 'lastLr']) OPTIONS.minLr(where, key, sd[key], n);
+    const best = sd.best;
+    if (
+      typeof best === 'string'
+        ? best !== 'Infinity' && best !== '-Infinity'
+        : typeof best !== 'number' || Number.isNaN(best)
+    ) {
+      failType(where, 'best', "a number, 'Infinity' or '-Infinity'", best);
     }
+    Object.assign(this, sd, { best: Number(best) });
   }
 }

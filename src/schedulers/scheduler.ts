@@ -10,6 +10,16 @@
  * https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate
  */
 
+import {
+  checkLastEpoch,
+  checkNonNegative,
+  checkNonNegativeInt,
+  checkSchedulable,
+  type OptionSpec,
+} from './options';
+import { checkStateDict } from './state';
+import { writeUpdates, type GroupUpdate } from './write';
+
 /** A param group as the schedulers see it: the fields they read and write. */
 export interface SchedulableGroup {
   lr: number;
@@ -21,6 +31,12 @@ export interface SchedulableGroup {
 /** Anything with param groups: every optimizer of this package. */
 export interface Schedulable {
   paramGroups: SchedulableGroup[];
+  /**
+   * Throws a TypeError or RangeError if `group` holds a value this optimizer cannot use
+   * (`Optimizer.validateGroup`). Schedulers call it on the group they are about to write, and
+   * write only if it passes; without it they check only that the lr is a finite number >= 0.
+   */
+  validateGroup?(group: object): void;
 }
 
 /** A JSON-able value of a scheduler's state dict. */
@@ -49,87 +65,25 @@ export interface LRSchedulerOptions {
   lastEpoch?: number;
 }
 
-// ---- validation at the boundary: the message names the scheduler, the option and the value ----
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`;
-  return String(value);
-}
-
-export function fail(owner: string, name: string, rule: string, value: unknown): never {
-  throw new RangeError(`${owner}: ${name} must be ${rule}, got ${show(value)}`);
-}
-
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
-export function checkPositiveInt(owner: string, name: string, v: unknown): number {
-  if (!Number.isInteger(v) || (v as number) <= 0) fail(owner, name, 'a positive integer', v);
-  return v as number;
-}
-
-export function checkNonNegativeInt(owner: string, name: string, v: unknown): number {
-  if (!Number.isInteger(v) || (v as number) < 0) fail(owner, name, 'a non-negative integer', v);
-  return v as number;
-}
-
-export function checkNonNegative(owner: string, name: string, v: unknown): number {
-  if (!isNum(v) || v < 0) fail(owner, name, 'a finite number >= 0', v);
-  return v;
-}
-
-export function checkPositive(owner: string, name: string, v: unknown): number {
-  if (!isNum(v) || v <= 0) fail(owner, name, 'a finite number > 0', v);
-  return v;
-}
-
-export function checkFinite(owner: string, name: string, v: unknown): number {
-  if (!isNum(v)) fail(owner, name, 'a finite number', v);
-  return v;
-}
-
-/** A finite number with lo < v <= hi (or lo <= v when loClosed), e.g. LinearLR's startFactor. */
-export function checkInterval(
-  owner: string,
-  name: string,
-  v: unknown,
-  [lo, hi]: [number, number],
-  loClosed = false,
-): number {
-  if (!isNum(v) || v > hi || (loClosed ? v < lo : v <= lo)) {
-    fail(owner, name, `in ${loClosed ? '[' : '('}${lo}, ${hi}]`, v);
-  }
-  return v;
-}
-
-/** A number for every group, or one per group (PyTorch's `_format_param`). */
-export function perGroup(
-  owner: string,
-  name: string,
-  v: number | readonly number[],
-  groups: number,
-  check: (owner: string, name: string, v: unknown) => number,
-): number[] {
-  if (!Array.isArray(v)) return new Array<number>(groups).fill(check(owner, name, v));
-  if (v.length !== groups) fail(owner, name, `a number or ${groups} numbers (one per group)`, v);
-  return v.map((x, i) => check(owner, `${name}[${i}]`, x));
-}
-
 // ---- the base class ----
 
-/** Own fields that are not state: the optimizer, the name, and functions. */
-const NOT_STATE = new Set(['optimizer', 'name', 'isInitial']);
+/** Own fields that are not state: the optimizer, the name, the option table, and functions. */
+const NOT_STATE = new Set(['optimizer', 'name', 'isInitial', 'options']);
 const isFunctionLike = (v: unknown) =>
   typeof v === 'function' || (Array.isArray(v) && v.some((x) => typeof x === 'function'));
 
 /**
- * Base of the epoch-driven schedulers (PyTorch's LRScheduler). Construction records
- * `initialLr` in every group (kept if already there, as PyTorch's `setdefault`), takes it as
- * the base lr `b`, and performs the initial step that sets lr to the epoch-0 value.
+ * Base of the epoch-driven schedulers (PyTorch's LRScheduler). Construction takes each group's
+ * `initialLr` (or its lr, where unset) as the base lr `b`, and performs the initial step that
+ * sets lr to the epoch-0 value and records `initialLr` (kept if already there, as PyTorch's
+ * `setdefault`).
  *
- * A subclass gives the schedule's closed form (`closedFormLr`) and, where PyTorch's `get_lr`
- * is chainable, that form (`chainedLr`); it calls `this.initialStep()` at the end of its
- * constructor (fields must exist before the first step, which TS's `super()` ordering forbids).
+ * A subclass reads its options with `parseOptions` before `super()` (so a bad option throws
+ * before anything exists), gives the schedule's closed form (`closedFormLr`) and, where
+ * PyTorch's `get_lr` is chainable, that form (`chainedLr`); it calls `this.initialStep()` at the
+ * end of its constructor. Every write goes through `write`: all groups' values are computed and
+ * checked (`Schedulable.validateGroup`) before any is written, and a step that throws puts the
+ * scheduler's own state back, so a failed constructor or step changes nothing.
  */
 export abstract class LRScheduler implements Scheduler {
   /** Base lr of each group: its `initialLr`. */
@@ -140,25 +94,28 @@ export abstract class LRScheduler implements Scheduler {
   /** True during the initial step (PyTorch's `_is_initial`): chainable forms keep the lr then. */
   protected isInitial = false;
   protected lastLr: number[];
+  /** Whether the initial step records `initialLr` (a fresh start, lastEpoch -1). */
+  private readonly recordsInitialLr: boolean;
 
   protected constructor(
     readonly optimizer: Schedulable,
     protected readonly name: string,
-    lastEpoch: number = -1,
+    lastEpoch: number,
+    /** The scheduler's option table: `loadStateDict` checks the options a state dict holds with it. */
+    protected readonly options: OptionSpec,
   ) {
-    if (!Number.isInteger(lastEpoch) || lastEpoch < -1) {
-      fail(name, 'lastEpoch', 'an integer >= -1', lastEpoch);
-    }
+    checkSchedulable(name, optimizer);
+    checkLastEpoch(name, 'lastEpoch', lastEpoch);
     const groups = optimizer.paramGroups;
     groups.forEach((g, i) => {
-      if (lastEpoch === -1) g.initialLr ??= g.lr;
-      else if (g.initialLr === undefined) {
+      if (lastEpoch !== -1 && g.initialLr === undefined) {
         throw new RangeError(
           `${name}: paramGroups[${i}].initialLr is not set, needed to resume at lastEpoch ${lastEpoch}`,
         );
       }
     });
-    this.baseLrs = groups.map((g) => g.initialLr as number);
+    this.recordsInitialLr = lastEpoch === -1;
+    this.baseLrs = groups.map((g) => g.initialLr ?? g.lr);
     this.lastEpoch = lastEpoch;
     this.lastLr = groups.map((g) => g.lr);
   }
@@ -169,6 +126,11 @@ export abstract class LRScheduler implements Scheduler {
   /** PyTorch's `get_lr` for group i at `this.lastEpoch`; by default the closed form. */
   protected chainedLr(_group: SchedulableGroup, i: number): number {
     return this.closedFormLr(i, this.lastEpoch);
+  }
+
+  /** What this step writes into group i: its lr (OneCycleLR adds the momentum). */
+  protected update(group: SchedulableGroup, i: number, closedForm: boolean): GroupUpdate {
+    return { lr: closedForm ? this.closedFormLr(i, this.lastEpoch) : this.chainedLr(group, i) };
   }
 
   /** The closed-form lr of every group at `epoch` (default: the current epoch); writes nothing. */
@@ -182,18 +144,24 @@ export abstract class LRScheduler implements Scheduler {
    */
   step(epoch?: number): void {
     if (epoch !== undefined) checkNonNegative(this.name, 'epoch', epoch);
-    this.stepCount++;
-    if (epoch === undefined) this.lastEpoch++;
-    else this.lastEpoch = epoch;
-    this.write(epoch !== undefined);
+    this.transaction(() => {
+      this.stepCount++;
+      if (epoch === undefined) this.lastEpoch++;
+      else this.lastEpoch = epoch;
+      this.write(epoch !== undefined);
+    });
   }
 
   /** PyTorch's `_initial_step`; SequentialLR calls it on its first scheduler. */
   initialStep(): void {
+    const stepCount = this.stepCount;
     this.stepCount = 0;
     this.isInitial = true;
     try {
       this.step();
+    } catch (e) {
+      this.stepCount = stepCount;
+      throw e;
     } finally {
       this.isInitial = false;
     }
@@ -203,8 +171,19 @@ export abstract class LRScheduler implements Scheduler {
     return this.lastLr.slice();
   }
 
+  /** Runs `fn`; if it throws, the scheduler's own state is put back before rethrowing. */
+  protected transaction(fn: () => void): void {
+    const saved = this.ownState();
+    try {
+      fn();
+    } catch (e) {
+      Object.assign(this, saved);
+      throw e;
+    }
+  }
+
   /** Every field but the optimizer and functions (as PyTorch's `__dict__` minus optimizer). */
-  stateDict(): SchedulerStateDict {
+  private ownState(): SchedulerStateDict {
     const sd: SchedulerStateDict = {};
     for (const [key, value] of Object.entries(this)) {
       if (!NOT_STATE.has(key) && !isFunctionLike(value)) sd[key] = structuredClone(value);
@@ -212,20 +191,46 @@ export abstract class LRScheduler implements Scheduler {
     return sd;
   }
 
-  /** Restores a `stateDict()` of the same kind of scheduler; unknown keys throw. */
-  loadStateDict(stateDict: SchedulerStateDict): void {
-    const self = this as unknown as Record<string, unknown>;
-    for (const key of Object.keys(stateDict)) {
-      if (NOT_STATE.has(key) || !Object.hasOwn(self, key) || isFunctionLike(self[key])) {
-        throw new TypeError(`${this.name}.loadStateDict: unknown key '${key}'`);
-      }
-    }
-    for (const [key, value] of Object.entries(stateDict)) self[key] = structuredClone(value);
+  /** The scheduler's state, with `kind` (its class name) so a reload can check it. */
+  stateDict(): SchedulerStateDict {
+    return { kind: this.name, ...this.ownState() };
   }
 
   /**
-   * Writes the lr at `lastEpoch` into every group, from the chainable form or the closed form.
-   * Each group's form reads only that group, so writing while computing is exact.
+   * Restores a `stateDict()` of the same kind of scheduler on as many param groups. Every key
+   * must be there with a value of the type and shape it has here (numbers finite, one entry per
+   * group where the field is per group); options are checked as the constructor checks them.
+   * On any mismatch it throws and changes nothing. Writes nothing into the param groups.
+   */
+  loadStateDict(stateDict: SchedulerStateDict): void {
+    const where = `${this.name}.loadStateDict`;
+    const current = this.ownState();
+    const sd = checkStateDict(where, this.name, stateDict, current, this.perGroupKeys());
+    const groups = this.baseLrs.length;
+    for (const [key, value] of Object.entries(sd)) {
+      if (key in this.options)
+        sd[key] = this.options[key]!(where, key, value, groups) as StateValue;
+    }
+    checkLastEpoch(where, 'lastEpoch', sd.lastEpoch);
+    checkNonNegativeInt(where, 'stepCount', sd.stepCount);
+    for (const key of ['baseLrs', 'lastLr']) {
+      (sd[key] as unknown[]).forEach((v, i) => checkNonNegative(where, `${key}[${i}]`, v));
+    }
+    this.checkState(where, sd);
+    Object.assign(this, structuredClone(sd));
+  }
+
+  /** State fields holding one entry per param group. */
+  protected perGroupKeys(): string[] {
+    return ['baseLrs', 'lastLr'];
+  }
+
+  /** A subclass's own checks of a state dict about to be loaded (throw to refuse it). */
+  protected checkState(_where: string, _sd: SchedulerStateDict): void {}
+
+  /**
+   * Writes the lr at `lastEpoch` into every group, from the chainable form or the closed form:
+   * every group's value is computed and checked first, then all are written.
    */
   protected write(closedForm: boolean): void {
     const groups = this.optimizer.paramGroups;
@@ -234,28 +239,11 @@ export abstract class LRScheduler implements Scheduler {
         `${this.name}: the optimizer has ${groups.length} param groups, the scheduler was built for ${this.baseLrs.length}`,
       );
     }
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i];
-      const value = closedForm ? this.closedFormLr(i, this.lastEpoch) : this.chainedLr(g, i);
-      g.lr = value;
-      this.lastLr[i] = value;
-    }
+    const updates = groups.map((g, i) => this.update(g, i, closedForm));
+    const initial = this.isInitial && this.recordsInitialLr;
+    writeUpdates(this.name, this.optimizer, updates, (i) =>
+      initial ? { initialLr: this.baseLrs[i] } : {},
+    );
+    this.lastLr = updates.map((u) => u.lr);
   }
-}
-
-/**
- * Restores the shared part of a composite scheduler's state (ChainedScheduler, SequentialLR):
- * each child from `sd.schedulers`, after checking their number. Returns lastEpoch and lastLr.
- */
-export function loadChildStates(
-  owner: string,
-  sd: SchedulerStateDict,
-  children: ReadonlyArray<{ loadStateDict(sd: SchedulerStateDict): void }>,
-): { lastEpoch: number; lastLr: number[] } {
-  const states = sd.schedulers as StateValue[] | undefined;
-  if (!Array.isArray(states) || states.length !== children.length) {
-    throw new TypeError(`${owner}.loadStateDict: expected ${children.length} schedulers`);
-  }
-  children.forEach((s, i) => s.loadStateDict(states[i] as SchedulerStateDict));
-  return { lastEpoch: sd.lastEpoch as number, lastLr: (sd.lastLr as number[]).slice() };
 }

@@ -1,10 +1,13 @@
+import { LRScheduler } from './scheduler';
+import type { LRSchedulerOptions, Schedulable, SchedulableGroup } from './scheduler';
 import {
   checkNonNegative,
   checkPositiveInt,
-  LRScheduler,
-  type LRSchedulerOptions,
-} from './scheduler';
-import type { Schedulable, SchedulableGroup } from './scheduler';
+  lastEpochOption,
+  optional,
+  parseOptions,
+  required,
+} from './options';
 
 export interface StepLROptions extends LRSchedulerOptions {
   /** Epochs between decays (required). */
@@ -12,6 +15,13 @@ export interface StepLROptions extends LRSchedulerOptions {
   /** Multiplicative decay [0.1]. */
   gamma?: number;
 }
+
+const NAME = 'StepLR';
+const OPTIONS = {
+  stepSize: required(checkPositiveInt),
+  gamma: optional(checkNonNegative, 0.1),
+  lastEpoch: lastEpochOption,
+};
 
 /**
  * Decays the lr by `gamma` every `stepSize` epochs: `lr = b * gamma^floor(e / stepSize)`.
@@ -22,9 +32,10 @@ export class StepLR extends LRScheduler {
   readonly gamma: number;
 
   constructor(optimizer: Schedulable, options: StepLROptions) {
-    super(optimizer, 'StepLR', options.lastEpoch);
-    this.stepSize = checkPositiveInt('StepLR', 'stepSize', options.stepSize);
-    this.gamma = checkNonNegative('StepLR', 'gamma', options.gamma ?? 0.1);
+    const o = parseOptions(NAME, optimizer, options, OPTIONS);
+    super(optimizer, NAME, o.lastEpoch, OPTIONS);
+    this.stepSize = o.stepSize;
+    this.gamma = o.gamma;
     this.initialStep();
   }
 
