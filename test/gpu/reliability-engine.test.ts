@@ -100,7 +100,6 @@ describe('engine.parameter rejects bad arguments and allocates nothing', () => {
       let error = 'no error';
       const start = performance.now();
       try {
-        // eslint-disable-next-line @typescript-eslint/no-implied-eval
         new Function('engine', 'buffer', `engine.parameter(${args})`)(engine, buffer);
       } catch (e) {
         error = `${(e as Error).name}: ${(e as Error).message}`;
