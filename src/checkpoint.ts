@@ -109,9 +109,9 @@ function asFloat32(value: unknown, length: number): Float32Array | undefined {
 export function validateStateDict<O extends object>(
   opt: Optimizer<O>,
   sd: StateDict,
+  who = `${opt.spec.name}.loadStateDict`,
 ): { groups: O[]; entries: StateDict['state'] } {
   const name = opt.spec.name;
-  const who = `${name}.loadStateDict`;
   if (!isObject(sd) || !Array.isArray(sd.paramGroups) || !isObject(sd.state)) {
     throw new TypeError(
       `${who}: expected { optimizer, state, paramGroups } as stateDict() returns, got ${describe(sd)}`,
