@@ -370,7 +370,7 @@ describe('checkpoints', () => {
       return { messages, same };
     });
     expect(r.messages).toEqual([
-      "TypeError: Adam.loadStateDict: the dict is from SGD, not Adam; the update rules and state differ, so it cannot be loaded",
+      'TypeError: Adam.loadStateDict: the dict is from SGD, not Adam; the update rules and state differ, so it cannot be loaded',
       'RangeError: Adam.loadStateDict: 2 param groups, expected 1',
       "RangeError: Adam.loadStateDict: state 'expAvg' of parameter 0 must be a Float32Array of length 3 (or a number array, or the index object JSON.stringify makes of one), got Float32Array(2) [0, 0]",
       'RangeError: Adam.loadStateDict: state for parameter 5, which does not exist',
