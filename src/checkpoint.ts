@@ -87,7 +87,7 @@ function asFloat32(value: unknown, length: number): Float32Array | undefined {
     if (value.length !== length || !value.every((v) => typeof v === 'number')) return undefined;
     return Float32Array.from(value as number[]);
   }
-  if (!isObject(value)) return undefined;
+  if (!isObject(value) || ArrayBuffer.isView(value)) return undefined; // no silent rounding
   const keys = Object.keys(value);
   if (keys.length !== length) return undefined;
   const out = new Float32Array(length);

@@ -144,6 +144,11 @@ const dictCases: DictCase[] = [
     ],
   },
   {
+    name: 'a state buffer as a Float64Array',
+    ops: [{ path: ['state', 0, '$buffer'], value: { $f64: 5 } }],
+    error: ['RangeError', /must be a Float32Array of length 5 .*got Float64Array\(5\)/],
+  },
+  {
     name: 'a state name the optimizer does not keep',
     ops: [{ path: ['state', 0, 'foo'], value: { $f32: 5 } }],
     error: ['RangeError', /parameter 0 has state 'foo', which \w+ does not use/],
@@ -313,6 +318,8 @@ async function probe(
       const value = (v: unknown): unknown => {
         if (v && typeof v === 'object' && '$number' in v)
           return Number((v as { $number: string }).$number);
+        if (v && typeof v === 'object' && '$f64' in v)
+          return new Float64Array((v as { $f64: number }).$f64);
         if (v && typeof v === 'object' && '$f32' in v)
           return new Float32Array((v as { $f32: number }).$f32);
         return v;
