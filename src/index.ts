@@ -50,4 +50,12 @@ export {
 } from './schedulers/index.ts';
 export type * from './schedulers/index.ts';
 export { clipGradNorm, clipGradValue } from './clip.ts';
+export { saveCheckpoint, loadCheckpoint } from './checkpoint-file.ts';
+export type { SaveCheckpointOptions } from './checkpoint-file.ts';
+export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './safetensors.ts';
+export type {
+  SafetensorsFile,
+  Tensor as SafetensorsTensor,
+  TensorInput as SafetensorsTensorInput,
+} from './safetensors.ts';
 export type { NormHandle } from './clip.ts';

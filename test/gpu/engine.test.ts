@@ -370,9 +370,9 @@ describe('checkpoints', () => {
       return { messages, same };
     });
     expect(r.messages).toEqual([
-      "RangeError: Adam.loadStateDict: parameter 0 has state 'momentumBuffer', which Adam does not use",
+      'TypeError: Adam.loadStateDict: the dict is from SGD, not Adam; the update rules and state differ, so it cannot be loaded',
       'RangeError: Adam.loadStateDict: 2 param groups, expected 1',
-      "RangeError: Adam.loadStateDict: state 'expAvg' of parameter 0 must be a Float32Array of length 3",
+      "RangeError: Adam.loadStateDict: state 'expAvg' of parameter 0 must be a Float32Array of length 3 (or a number array, or the index object JSON.stringify makes of one), got Float32Array(2) [0, 0]",
       'RangeError: Adam.loadStateDict: state for parameter 5, which does not exist',
       'RangeError: Adam: betas[0] must be in [0, 1), got 2',
     ]);
@@ -437,6 +437,7 @@ it('a checkpoint whose tensors are at different steps keeps each tensor on its o
     const b = engine.parameter(await y.w.read());
     const z = new Adam([a, b], { lr: 0.01 });
     z.loadStateDict({
+      optimizer: 'Adam',
       state: { 0: sx.state[0]!, 1: sy.state[0]! },
       paramGroups: [{ ...sx.paramGroups[0]!, params: [0, 1] }],
     });
