@@ -185,7 +185,7 @@ describe('device loss', () => {
     },
   );
 
-  it('recovery: a new engine, new parameters and the saved state continue bit-identically', async () => {
+  it('recovery: a new engine, new parameters and loadCheckpoint continue bit-identically', async () => {
     const r = await harnessPage().evaluate(async () => {
       const api = window.webgpuOptim;
       const grad = (t: number) => Float32Array.from({ length: 1030 }, (_, i) => Math.sin(i * t));
@@ -207,13 +207,13 @@ describe('device loss', () => {
       // 5 steps, save, lose the device, recover on a new one, step 6.
       const b = await api.createEngine();
       const { w, opt } = await run(b, 5);
-      const saved = { values: await w.read(), state: await opt.stateDict() };
+      const bytes = await api.saveCheckpoint(opt, { params: true });
       b.device.destroy();
       await b.lost;
       const c = await api.createEngine();
-      const w2 = c.parameter(saved.values);
+      const w2 = c.parameter(1030);
       const opt2 = new api.AdamW([w2], { lr: 0.01, skipNonFinite: true });
-      opt2.loadStateDict(saved.state);
+      await api.loadCheckpoint(opt2, bytes);
       w2.grad.write(grad(6));
       opt2.step();
       const got = await w2.read();
