@@ -30,6 +30,9 @@ export const {
   Lion,
   LAMB,
   LARS,
+  AdamWScheduleFree,
+  SGDScheduleFree,
+  ADOPT,
 } = optimizers;
 
 export {

@@ -38,6 +38,8 @@ export interface StepBuffers {
   counters?: GPUBuffer;
   /** Check the gradients first and gate the whole step on them being finite (needs counters). */
   skip?: boolean;
+  /** Advance the counters after the update (default true; false for mode switches). */
+  count?: boolean;
 }
 
 /** Where the per-class scalar rows sit in the table. */
@@ -102,7 +104,7 @@ export class Launcher {
     const passes = norms > 0 ? (['norm', 'update'] as const) : (['update'] as const);
     const slots =
       plan.launches.length * (passes.length + (flags ? 1 : 0)) +
-      (counters ? 1 : 0) +
+      (counters && buffers.count !== false ? 1 : 0) +
       (norms > 0 ? 2 : 0);
     this.uniforms = engine.createBuffer(
       `${label}/launches`,
@@ -212,7 +214,7 @@ export class Launcher {
         });
       });
     }
-    if (counters) {
+    if (counters && buffers.count !== false) {
       const pipeline = engine.pipelines.get('step/count', stepCount);
       const entries: GPUBindGroupEntry[] = [
         { binding: BINDING.launch, resource: uniform([masks.length, maskBase]) },

@@ -90,6 +90,10 @@ export class Optimizer<O extends object> {
   private rows: Float32Array<ArrayBuffer>;
   /** Counters as last read by settle(). */
   private settled: CounterReading | undefined;
+  /** Schedule-free optimizers: whether p holds y (train) or x (eval); see eval()/train(). */
+  private mode: 'train' | 'eval' = 'train';
+  /** Launches of the mode switches, built with the step's launcher. */
+  private readonly modeLaunchers = new Map<'train' | 'eval', Launcher>();
   private disposed = false;
 
   constructor(
@@ -215,7 +219,8 @@ export class Optimizer<O extends object> {
     const o = g as unknown as Record<string, unknown>;
     const variant = this.spec.variant(g);
     const maximize = this.spec.maximize && o.maximize === true;
-    const l2 = this.spec.l2 && o.weightDecay !== 0;
+    const l2 =
+      (typeof this.spec.l2 === 'function' ? this.spec.l2(g) : this.spec.l2) && o.weightDecay !== 0;
     return { variant, maximize, l2 };
   }
 
@@ -277,6 +282,8 @@ export class Optimizer<O extends object> {
     this.plan = plan;
     this.allocateStates(plan);
     this.launcher?.destroy();
+    for (const l of this.modeLaunchers.values()) l.destroy();
+    this.modeLaunchers.clear();
     const kernels = new Map(variants.map((v) => [v.label, v]));
     const masks = new Uint32Array(
       this.classes.map((c) =>
@@ -350,6 +357,11 @@ export class Optimizer<O extends object> {
    */
   step(encoder?: GPUCommandEncoder): void {
     this.checkLive();
+    if (this.mode === 'eval') {
+      throw new Error(
+        `${this.spec.name}.step: the optimizer is in eval mode (parameters hold x); call opt.train() first`,
+      );
+    }
     if (encoder !== undefined && !isCommandEncoder(encoder)) {
       throw new TypeError(
         `${this.spec.name}.step: the argument must be a GPUCommandEncoder or nothing, got ${describe(encoder)} (a closure is not supported: compute the loss first)`,
@@ -375,6 +387,75 @@ export class Optimizer<O extends object> {
       this.engine.queue.submit([target.finish()]);
       if (readback) this.clock.startReadback();
     });
+  }
+
+  /**
+   * Schedule-free: sets every parameter to x, the point to evaluate, on the GPU (no-op when
+   * already in eval mode, as schedule_free's eval()). Steps are refused until train().
+   */
+  eval(): void {
+    this.switchMode('eval');
+  }
+
+  /** Schedule-free: sets every parameter back to y, where gradients are taken. */
+  train(): void {
+    this.switchMode('train');
+  }
+
+  private switchMode(to: 'train' | 'eval'): void {
+    this.checkLive();
+    const modes = this.spec.modes;
+    if (!modes) {
+      throw new TypeError(
+        `${this.spec.name}.${to}: only schedule-free optimizers have train and eval modes`,
+      );
+    }
+    this.engine.throwIfFailed();
+    this.paramGroups.forEach((g, i) => {
+      checkKnownKeys(`${this.spec.name}: param group ${i}`, g, groupKeys(this.spec));
+      this.spec.validate(g);
+    });
+    if (this.mode === to) return;
+    this.engine.scoped(`${this.label}.${to}`, () => {
+      if (this.clock.width > this.ring) this.growRing(this.clock.width);
+      const launcher = this.prepare();
+      this.writeScalars(launcher); // the scalars of the next step carry the mode weights
+      let modeLauncher = this.modeLaunchers.get(to);
+      if (!modeLauncher) {
+        const kernels = new Map(
+          this.paramGroups.map((g) => {
+            const k = this.kernelVariant(g);
+            const v: KernelVariant = {
+              ...k,
+              body: modes[to],
+              grad: false,
+              skipFlag: false,
+              maximize: false,
+              l2: false,
+            };
+            delete v.norms;
+            delete v.normBody;
+            return [k.label, { ...v, label: `${k.label}/${to}` }] as const;
+          }),
+        );
+        modeLauncher = new Launcher(
+          this.engine,
+          `${this.label}/${to}`,
+          this.plan!,
+          new Map([...kernels].map(([key, v]) => [key, v])),
+          { states: this.stateBuffers, counters: this.clock.counters, count: false },
+          { rowWords: this.classes.length * this.spec.fields.length, ring: this.ring },
+        );
+        this.modeLaunchers.set(to, modeLauncher);
+      }
+      modeLauncher.writeRows(this.rows);
+      const encoder = this.engine.device.createCommandEncoder({ label: `${this.label}.${to}` });
+      const pass = encoder.beginComputePass({ label: `${this.label}.${to}` });
+      modeLauncher.encode(pass);
+      pass.end();
+      this.engine.queue.submit([encoder.finish()]);
+    });
+    this.mode = to;
   }
 
   /** Doubles the ring until it holds `width` row sets (a loop that has not yielded for long). */
@@ -505,13 +586,14 @@ export class Optimizer<O extends object> {
     this.disposed = true;
     this.engine.untrack(this);
     this.launcher?.destroy();
+    for (const l of this.modeLaunchers.values()) l.destroy();
     this.clock.destroy();
     for (const list of this.stateBuffers.values()) for (const b of list) b.destroy();
   }
 }
 
 /** Keys a param group may hold: the spec's options, `params`, and the schedulers' `initialLr`. */
-export function groupKeys(spec: OptimizerSpec<object>): string[] {
+export function groupKeys(spec: { readonly defaults: object }): string[] {
   return [...Object.keys(spec.defaults), 'params', 'initialLr'];
 }
 

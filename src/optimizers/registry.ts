@@ -12,6 +12,8 @@ import { rmspropSpec } from './rmsprop.ts';
 import { lambSpec } from './lamb.ts';
 import { larsSpec } from './lars.ts';
 import { sgdSpec } from './sgd.ts';
+import { adoptSpec } from './adopt.ts';
+import { adamwScheduleFreeSpec, sgdScheduleFreeSpec } from './schedule-free.ts';
 import type { OptimizerSpec } from './spec.ts';
 
 /** Every optimizer the engine runs, by its torch.optim name. Tests and the benchmark iterate it. */
@@ -28,6 +30,9 @@ export const optimizerSpecs = {
   Lion: lionSpec,
   LAMB: lambSpec,
   LARS: larsSpec,
+  AdamWScheduleFree: adamwScheduleFreeSpec,
+  SGDScheduleFree: sgdScheduleFreeSpec,
+  ADOPT: adoptSpec,
 } as const;
 
 export type OptimizerName = keyof typeof optimizerSpecs;

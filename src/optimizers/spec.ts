@@ -45,12 +45,17 @@ export interface OptimizerSpec<O extends object> {
    * vectors n0..n{norms-1} whose per-tensor L2 norms the update reads as `norm(tensor, k)`.
    */
   body(variant: Variant): string;
+  /**
+   * Bodies of the modes `opt.eval()` / `opt.train()` switch between (schedule-free: p holds x
+   * or y); each runs over p and the states with the next step's scalars, without a gradient.
+   */
+  readonly modes?: { readonly eval: string; readonly train: string };
   /** Per-tensor norms computed on the GPU before the update (LAMB: ||p||, ||u||). */
   readonly norms?: number;
   /** Applies `maximize` (negate g) first. */
   readonly maximize: boolean;
-  /** Applies L2 weight decay (`g += weightDecay * p`) before the body. */
-  readonly l2: boolean;
+  /** Applies L2 weight decay (`g += weightDecay * p`) before the body (for these options). */
+  readonly l2: boolean | ((options: O) => boolean);
   readonly reference: ReferenceOptimizer<O>;
   /** Option sets the GPU suite checks against the reference (each crossed with every size). */
   readonly testOptions: ReadonlyArray<Partial<O>>;

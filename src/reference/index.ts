@@ -11,6 +11,8 @@ import { nadamReference } from './nadam.ts';
 import { radamReference } from './radam.ts';
 import { rmspropReference } from './rmsprop.ts';
 import { sgdReference } from './sgd.ts';
+import { adoptReference } from './adopt.ts';
+import { adamwScheduleFreeReference, sgdScheduleFreeReference } from './schedule-free.ts';
 
 export * from './adadelta.ts';
 export * from './adagrad.ts';
@@ -26,6 +28,8 @@ export * from './nadam.ts';
 export * from './radam.ts';
 export * from './rmsprop.ts';
 export * from './sgd.ts';
+export * from './adopt.ts';
+export * from './schedule-free.ts';
 export * from './types.ts';
 
 /** Every reference by its optimizer name (the public class name). */
@@ -42,6 +46,9 @@ export const references = {
   Lion: lionReference,
   LAMB: lambReference,
   LARS: larsReference,
+  AdamWScheduleFree: adamwScheduleFreeReference,
+  SGDScheduleFree: sgdScheduleFreeReference,
+  ADOPT: adoptReference,
 } as const;
 
 /** The name of an optimizer that has a reference. */

@@ -206,7 +206,7 @@ describe('device loss', () => {
       a.dispose();
       // 5 steps, save, lose the device, recover on a new one, step 6.
       const b = await api.createEngine();
-      const { w, opt } = await run(b, 5);
+      const { opt } = await run(b, 5);
       const bytes = await api.saveCheckpoint(opt, { params: true });
       b.device.destroy();
       await b.lost;

@@ -59,12 +59,6 @@ function rows(name: OptimizerName): Row[] {
       'negative weightDecay',
     ),
     ctor(
-      { maximize: 1 },
-      'RangeError',
-      /maximize must be a boolean, got 1/,
-      'maximize as a number',
-    ),
-    ctor(
       { skipNonFinite: 'yes' },
       'RangeError',
       /skipNonFinite must be a boolean, got string 'yes'/,
@@ -73,6 +67,24 @@ function rows(name: OptimizerName): Row[] {
     ctor(null, 'TypeError', /options must be an object, got null/, 'null'),
     ctor([0.1], 'TypeError', /options must be an object, got array\(1\)/, 'an array'),
   ];
+  if (has(name, 'maximize'))
+    out.push(
+      ctor(
+        { maximize: 1 },
+        'RangeError',
+        /maximize must be a boolean, got 1/,
+        'maximize as a number',
+      ),
+    );
+  else
+    out.push(
+      ctor(
+        { maximize: true },
+        'TypeError',
+        /unknown option 'maximize'/,
+        'maximize (not an option)',
+      ),
+    );
   if (has(name, 'betas')) {
     out.push(
       ctor(

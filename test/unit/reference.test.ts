@@ -22,6 +22,11 @@ import {
   radamRectification,
   radamReference,
   references,
+  adoptReference,
+  scheduleFreeEval,
+  scheduleFreeStep,
+  scheduleFreeTrain,
+  sgdScheduleFreeReference,
   rmspropReference,
   sgdReference,
   type AdadeltaOptions,
@@ -39,6 +44,7 @@ import {
   type RMSpropOptions,
   type SGDOptions,
 } from '../../src/reference/index.ts';
+import { optimizerSpecs } from '../../src/optimizers/registry.ts';
 
 // Defaults of CONVENTIONS.md, fully resolved (LARS has no default lr; 0.1 here).
 const sgd: SGDOptions = {
@@ -771,6 +777,9 @@ const defaults: Record<ReferenceName, unknown> = {
   Lion: lion,
   LAMB: lamb,
   LARS: lars,
+  AdamWScheduleFree: optimizerSpecs.AdamWScheduleFree.defaults,
+  SGDScheduleFree: optimizerSpecs.SGDScheduleFree.defaults,
+  ADOPT: optimizerSpecs.ADOPT.defaults,
 };
 
 const stateNames: Record<ReferenceName, string[]> = {
@@ -786,6 +795,9 @@ const stateNames: Record<ReferenceName, string[]> = {
   Lion: ['expAvg'],
   LAMB: ['expAvg', 'expAvgSq'],
   LARS: ['momentumBuffer'],
+  AdamWScheduleFree: ['expAvgSq', 'lrMax', 'weightSum', 'z'],
+  SGDScheduleFree: ['lrMax', 'weightSum', 'z'],
+  ADOPT: ['expAvg', 'expAvgSq'],
 };
 
 describe.each(Object.keys(references) as ReferenceName[])('%s reference', (name) => {
@@ -819,26 +831,74 @@ describe.each(Object.keys(references) as ReferenceName[])('%s reference', (name)
     expect([...p]).not.toEqual([0.5, -1, 2]);
   });
 
-  it('maximize is minimizing the negated gradient', () => {
-    const o = defaults[name] as { maximize: boolean };
-    const a = run(
-      ref,
-      { ...o, maximize: true },
-      [0.5, -1, 2],
-      [
-        [0.25, 0.5, -3],
-        [1, -1, 0.5],
-      ],
-    );
-    const b = run(
-      ref,
-      o,
-      [0.5, -1, 2],
-      [
-        [-0.25, -0.5, 3],
-        [-1, 1, -0.5],
-      ],
-    );
-    expect(a.p).toEqual(b.p);
+  it.skipIf(!('maximize' in (defaults[name] as object)))(
+    'maximize is minimizing the negated gradient',
+    () => {
+      const o = defaults[name] as { maximize: boolean };
+      const a = run(
+        ref,
+        { ...o, maximize: true },
+        [0.5, -1, 2],
+        [
+          [0.25, 0.5, -3],
+          [1, -1, 0.5],
+        ],
+      );
+      const b = run(
+        ref,
+        o,
+        [0.5, -1, 2],
+        [
+          [-0.25, -0.5, 3],
+          [-1, 1, -0.5],
+        ],
+      );
+      expect(a.p).toEqual(b.p);
+    },
+  );
+});
+
+describe('ADOPT reference (iShohei220/adopt)', () => {
+  it('the first step only sets v = g^2; the second normalises by it and clips at 1^0.25', () => {
+    const o = { ...optimizerSpecs.ADOPT.defaults, lr: 0.1 };
+    const p = Float64Array.from([1, -2]);
+    const state = adoptReference.init(2, o);
+    adoptReference.step(p, Float64Array.from([0.5, 4]), state, o);
+    expect([...p]).toEqual([1, -2]);
+    expect([...(state.expAvgSq as Float64Array)]).toEqual([0.25, 16]);
+    adoptReference.step(p, Float64Array.from([2, 1]), state, o);
+    // n = clamp(g / sqrt(v), -1, 1) = [1, 0.25]; m = 0.1 * n; p -= 0.1 * m
+    const m = state.expAvg as Float64Array;
+    expect(m[0]).toBeCloseTo(0.1, 15);
+    expect(m[1]).toBeCloseTo(0.025, 15);
+    expect(p[0]).toBeCloseTo(1 - 0.01, 15);
+    expect(p[1]).toBeCloseTo(-2 - 0.0025, 15);
+  });
+});
+
+describe('schedule-free references (facebookresearch/schedule_free)', () => {
+  it('SGD: the first step moves y to z then along -g; eval/train move between x and y', () => {
+    const o = { ...optimizerSpecs.SGDScheduleFree.defaults, lr: 0.5, momentum: 0.5 };
+    const p = Float64Array.from([1]);
+    const state = sgdScheduleFreeReference.init(1, o);
+    sgdScheduleFreeReference.step(p, Float64Array.from([2]), state, o);
+    // k = 0: weight = lrMax^2 = 0.25 = weightSum, c = 1; y = z = 1; y += 0.5*(0.5*0 - 1)*2; z = 1 - 1
+    expect([p[0], (state.z as Float64Array)[0], state.weightSum, state.lrMax]).toEqual([
+      0, 0, 0.25, 0.5,
+    ]);
+    scheduleFreeEval(p, state, o.momentum);
+    const x = p[0]!;
+    expect(x).toBeCloseTo(0 + (1 - 1 / 0.5) * (0 - 0), 15);
+    scheduleFreeTrain(p, state, o.momentum);
+    expect(p[0]).toBeCloseTo(0, 15);
+  });
+  it('AdamW: lr carries sqrt(1 - beta2^(k+1)) and warmup scales it by (k+1)/warmupSteps', () => {
+    const o = { ...optimizerSpecs.AdamWScheduleFree.defaults, warmupSteps: 4 };
+    const state = { step: 0, weightSum: 0, lrMax: -1 };
+    const first = scheduleFreeStep(state, o, (k) => Math.sqrt(1 - o.betas[1] ** (k + 1)));
+    expect(first.lr).toBeCloseTo(0.0025 * 0.25 * Math.sqrt(1 - 0.999), 18);
+    expect(first.ckp1).toBe(1);
+    const second = scheduleFreeStep(state, o, (k) => Math.sqrt(1 - o.betas[1] ** (k + 1)));
+    expect(second.ckp1).toBeCloseTo(second.lr ** 2 / (first.lr ** 2 + second.lr ** 2), 15);
   });
 });
