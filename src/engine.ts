@@ -50,7 +50,12 @@ export interface WrapOptions {
   /** Byte offset of the gradient in `grad` (multiple of 4). */
   gradOffset?: number;
   label?: string;
+  /** The tensor's shape (default [length]); its product must equal the length. */
+  shape?: readonly number[];
 }
+
+/** Options of engine.parameter(values | n). */
+export type ParameterOptions = Pick<WrapOptions, 'label' | 'shape'>;
 
 /**
  * Largest tensor the engine accepts, in elements (16 GiB of float32): past that a request is a
@@ -246,7 +251,7 @@ export class Engine {
     checkKnownKeys(
       'engine.parameter',
       options,
-      isBuffer ? ['offset', 'length', 'grad', 'gradOffset', 'label'] : ['label'],
+      isBuffer ? ['offset', 'length', 'grad', 'gradOffset', 'label', 'shape'] : ['label', 'shape'],
     );
     if (options.label !== undefined && typeof options.label !== 'string') {
       throw new TypeError(
@@ -261,8 +266,9 @@ export class Engine {
     }
     const n = typeof source === 'number' ? source : source.length;
     checkLength(n, this.limits.maxBufferSize);
+    const shape = checkShape(options.shape, n);
     const label = options.label ?? `param${this.count++}`;
-    const p = new Parameter(this, n, this.allocate(n, label), 'engine', label);
+    const p = new Parameter(this, n, this.allocate(n, label), 'engine', label, shape);
     if (source instanceof Float32Array) p.write(source);
     return p;
   }
@@ -317,6 +323,7 @@ export class Engine {
         `engine.parameter: a wrapped buffer region may hold at most ${this.pageElements} elements (one binding), got ${length}`,
       );
     }
+    const shape = checkShape(o.shape, length);
     const grad = o.grad ?? this.createBuffer(`${label}.grad`, padToVec4(length) * 4);
     const extent: Extent = {
       start: 0,
@@ -326,7 +333,7 @@ export class Engine {
       grad,
       gradOffset: o.grad ? gradOffset / 4 : 0,
     };
-    const p = new Parameter(this, length, [extent], 'caller', label);
+    const p = new Parameter(this, length, [extent], 'caller', label, shape);
     if (!o.grad) ownedGrads.add(p);
     return p;
   }
@@ -479,6 +486,27 @@ function checkLength(n: unknown, maxBufferSize: number): asserts n is number {
       `engine.parameter: length ${n} is more than the ${MAX_TENSOR_ELEMENTS} elements (16 GiB) a tensor may have (the device's largest buffer is ${maxBufferSize} bytes; larger tensors span pages)`,
     );
   }
+}
+
+/** A shape: positive integers whose product is `length` (default [length]). */
+function checkShape(shape: unknown, length: number): number[] {
+  if (shape === undefined) return [length];
+  if (
+    !Array.isArray(shape) ||
+    shape.length === 0 ||
+    shape.some((d) => !Number.isSafeInteger(d) || d < 1)
+  ) {
+    throw new RangeError(
+      `engine.parameter: shape must be a non-empty array of positive integers, got ${describe(shape)}`,
+    );
+  }
+  const product = shape.reduce((a: number, b: number) => a * b, 1);
+  if (product !== length) {
+    throw new RangeError(
+      `engine.parameter: shape [${shape.join(', ')}] holds ${product} elements, the tensor has ${length}`,
+    );
+  }
+  return [...shape];
 }
 
 function isGPUBuffer(x: unknown): x is GPUBuffer {

@@ -1,6 +1,6 @@
 /** webgpu-optim's public API (see shared/API.md): torch.optim in camelCase, on WebGPU. */
 export { createEngine, Engine } from './engine.ts';
-export type { EngineOptions, PlanningLimits, WrapOptions } from './engine.ts';
+export type { EngineOptions, ParameterOptions, PlanningLimits, WrapOptions } from './engine.ts';
 export { Parameter, Gradient } from './parameter.ts';
 export { Optimizer } from './optimizer.ts';
 export type { ParamGroup, ParamGroupInput, StateDict, OptimizerOptions } from './optimizer.ts';

@@ -73,6 +73,8 @@ export interface Run {
  */
 export class Parameter {
   readonly grad: Gradient;
+  /** The tensor's shape (default [length]); its product is the length. */
+  readonly shape: readonly number[];
   extents: Extent[];
   ownership: Ownership;
   private disposed = false;
@@ -83,7 +85,9 @@ export class Parameter {
     extents: Extent[],
     ownership: Ownership,
     readonly label: string,
+    shape: readonly number[] = [length],
   ) {
+    this.shape = Object.freeze([...shape]);
     this.extents = extents;
     this.ownership = ownership;
     this.grad = new Gradient(this);

@@ -87,6 +87,13 @@ describe('engine.parameter rejects bad arguments and allocates nothing', () => {
     ],
     ['new Float32Array(3), { label: 5 }', /label must be a string, got 5/, 'TypeError'],
     ['new Float32Array(3), null', /options must be an object, got null/, 'TypeError'],
+    [
+      'new Float32Array(6), { shape: [2, 4] }',
+      /shape \[2, 4\] holds 8 elements, the tensor has 6/,
+      'RangeError',
+    ],
+    ['6, { shape: [2, -3] }', /shape must be a non-empty array of positive integers/, 'RangeError'],
+    ["6, { shape: '2x3' }", /shape must be a non-empty array .* got string '2x3'/, 'RangeError'],
   ] as const)('engine.parameter(%s)', async (args, message, name) => {
     const r = await harnessPage().evaluate(async (args) => {
       const { createEngine } = window.webgpuOptim;
@@ -338,4 +345,28 @@ it('moving parameters into pages keeps their values when the copy fails', async 
   expect(r.error).toMatch(/^GPUOperationError: sgd\/pack: moving parameters into pages failed/);
   expect(r.values).toEqual([1, 2, 3, 4, 5]);
   expect(r.ownership).toEqual(['engine', 'engine']);
+});
+
+it('parameters carry their shape (default [length]), wrapped ones too', async () => {
+  const r = await harnessPage().evaluate(async () => {
+    const api = window.webgpuOptim;
+    const engine = await api.createEngine();
+    const a = engine.parameter(new Float32Array(6), { shape: [2, 3] });
+    const b = engine.parameter(5);
+    const buffer = engine.device.createBuffer({
+      size: 64,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    const c = engine.parameter(buffer, { length: 12, shape: [3, 2, 2] });
+    const out = {
+      a: [...a.shape],
+      b: [...b.shape],
+      c: [...c.shape],
+      frozen: Object.isFrozen(a.shape),
+    };
+    engine.dispose();
+    buffer.destroy();
+    return out;
+  });
+  expect(r).toEqual({ a: [2, 3], b: [5], c: [3, 2, 2], frozen: true });
 });
