@@ -1,5 +1,5 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import type { Variant } from '../src/optimizers/spec.ts';
+import type { Variant } from './layout.ts';
 
 /** Adagrad: accumulate g^2, step by clr*g/(sqrt(sum)+eps); clr = lr/(1+(t-1)*lrDecay) from the host. */
 export const adagradBody = (v: Variant): string => wgsl`

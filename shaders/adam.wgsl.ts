@@ -1,5 +1,5 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import type { Variant } from '../src/optimizers/spec.ts';
+import type { Variant } from './layout.ts';
 
 /**
  * Adam's moments and bias-corrected step (AdamW adds the decoupled decay first). The bias

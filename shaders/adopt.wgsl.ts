@@ -1,5 +1,5 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import type { Variant } from '../src/optimizers/spec.ts';
+import type { Variant } from './layout.ts';
 
 /**
  * ADOPT: the first step only accumulates v (h.first = 1, decided per step on the host); later

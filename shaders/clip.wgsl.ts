@@ -1,4 +1,4 @@
-import { BLOCK_LANES } from '../src/plan.ts';
+import { BLOCK_LANES, CLIP_TOTAL } from './layout.ts';
 
 /**
  * Gradient clipping kernels. The gradients are bound as `p` (the launcher's parameter slot), so
@@ -16,7 +16,7 @@ export const clipValueBody = 'p = clamp(p, T(-h.clipValue), T(h.clipValue));';
  * coef over every tensor's norm slot, where clipScale reads it.
  */
 export const clipTotal = `
-struct Total { tensorCount: u32, normBase: u32, slot: u32, maxNorm: f32 }
+${CLIP_TOTAL.wgsl}
 @group(0) @binding(0) var<uniform> u: Total;
 @group(0) @binding(1) var<storage, read_write> scratch: array<f32>;
 @group(0) @binding(2) var<storage, read_write> results: array<f32>;

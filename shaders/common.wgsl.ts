@@ -1,5 +1,14 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { BLOCK_ITEMS, BLOCK_LANES, BLOCK_WORDS } from '../src/plan.ts';
+import {
+  BLOCK_ITEMS,
+  BLOCK_LANES,
+  BLOCK_WORDS,
+  blockWord,
+  classCounterWgsl,
+  COUNTER_HEADER,
+  LAUNCH,
+  REDUCE,
+} from './layout.ts';
 
 /**
  * The generic launcher's WGSL. An optimizer supplies only its math (`body`), the per-tensor
@@ -50,23 +59,6 @@ export const FIRST_STATE_BINDING = 5;
 export const scratchBinding = (states: number) => FIRST_STATE_BINDING + states;
 
 /**
- * Layout of the step-counter buffer (u32 words), which the GPU alone advances:
- * [found, skipped, executed, _] then, per state class c, [step, touched] at CLASS_COUNTERS + 2c.
- * `found` is set by the non-finite check and cleared by the count kernel after the update;
- * `skipped` counts steps skipped for non-finite gradients, `executed` every step that ran;
- * `step` is the class's count of applied steps (torch's state['step']) and `touched` a bit per
- * state buffer that some applied step wrote.
- */
-export const COUNTERS = { found: 0, skipped: 1, executed: 2, classes: 4 } as const;
-
-/** u32 words of the counter buffer for `classes` state classes. */
-export const counterWords = (classes: number) => COUNTERS.classes + 2 * classes;
-
-/** The launch uniform every block kernel reads (one 256-byte slot per dispatch). */
-export const LAUNCH_STRUCT =
-  'struct Launch { blockBase: u32, blockCount: u32, rowBase: u32, normBase: u32, rowStride: u32, ring: u32 }';
-
-/**
  * WGSL struct `Hyper` with one f32 per field and a loader for a state class's row. With
  * `stepped`, the rows form a ring indexed by step: the class's row for its next step t (its GPU
  * counter + 1) is at rowBase + (t % ring) * rowStride + class * fields, so the host never needs
@@ -87,9 +79,8 @@ export function hyperStruct(
     )
     .join(',\n    ');
   const where = stepped
-    ? `let counter = ${COUNTERS.classes}u + 2u * index;
-  let t = counters[counter] + 1u;
-  let touched = counters[counter + 1u];
+    ? `let t = counters[${classCounterWgsl('index', 'step')}] + 1u;
+  let touched = counters[${classCounterWgsl('index', 'touched')}];
   let o = launch.rowBase + (t % launch.ring) * launch.rowStride + index * ${fields.length}u;`
     : `let o = launch.rowBase + index * ${fields.length}u;`;
   return `struct Hyper {\n${members}\n  _pad: f32,\n}
@@ -100,7 +91,7 @@ fn hyper(index: u32) -> Hyper {
 }
 
 /** The skip gate: a non-finite gradient was found this step. */
-const skipGuard = `if (counters[${COUNTERS.found}u] != 0u) { return; }`;
+const skipGuard = `if (counters[${COUNTER_HEADER.offset.found}u] != 0u) { return; }`;
 
 /** Squared-norm accumulator type for k norms. */
 const accType = (k: number) => (k === 1 ? 'f32' : `vec${k}<f32>`);
@@ -116,7 +107,7 @@ function header(k: ElementwiseKernel, access: 'read' | 'read_write'): string {
     .join('\n');
   return wgsl`
 alias T = ${k.vec === 4 ? 'vec4<f32>' : 'f32'};
-${LAUNCH_STRUCT}
+${LAUNCH.wgsl}
 @group(0) @binding(0) var<uniform> launch: Launch;
 @group(0) @binding(1) var<storage, read> table: array<u32>;
 @group(0) @binding(2) var<storage, ${access}> paramBuf: array<T>;
@@ -137,12 +128,12 @@ ${hyperStruct(k.fields, k.stepped === true, k.fresh)}
 
 /** Reads the block row and the tensor's scalars, once per invocation. */
 const blockHeader = `
-  let paramBase = table[row];
-  let gradBase = table[row + 1u];
-  let stateBase = table[row + 2u];
-  let count = table[row + 3u];
-  let tensor = table[row + 4u];
-  let h = hyper(table[row + 6u]);`;
+  let paramBase = ${blockWord('param')};
+  let gradBase = ${blockWord('grad')};
+  let stateBase = ${blockWord('state')};
+  let count = ${blockWord('count')};
+  let tensor = ${blockWord('tensor')};
+  let h = hyper(${blockWord('row')});`;
 
 /** Opens the loop over this invocation's items (BLOCK_LANES apart; closed by the caller). */
 const itemLoop = `
@@ -224,7 +215,7 @@ ${declare}
 ${k.body}
     acc = acc + ${accType(K)}(${squares});
   }
-  let slot = (table[row + 5u] * ${BLOCK_LANES}u + lane) * ${K}u;
+  let slot = (${blockWord('partial')} * ${BLOCK_LANES}u + lane) * ${K}u;
 ${writes}
 }
 `;
@@ -265,7 +256,7 @@ export function blockSumKernel(K: number): string {
     (_, j) => `  scratch[r.blockBase + i * ${K}u + ${j}u] = s${K === 1 ? '' : `[${j}]`};`,
   ).join('\n');
   return `
-struct Reduce { count: u32, partialTable: u32, normBase: u32, blockBase: u32 }
+${REDUCE.wgsl}
 @group(0) @binding(0) var<uniform> r: Reduce;
 @group(0) @binding(2) var<storage, read_write> scratch: array<f32>;
 ${chunkedSum(K)}
@@ -288,7 +279,7 @@ export function reduceKernel(K: number, sqrt: boolean): string {
     return `  scratch[r.normBase + t * ${K}u + ${j}u] = ${sqrt ? `sqrt(${v})` : v};`;
   }).join('\n');
   return `
-struct Reduce { count: u32, partialTable: u32, normBase: u32, blockBase: u32 }
+${REDUCE.wgsl}
 @group(0) @binding(0) var<uniform> r: Reduce;
 @group(0) @binding(1) var<storage, read> table: array<u32>;
 @group(0) @binding(2) var<storage, read_write> scratch: array<f32>;

@@ -1,5 +1,5 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import type { Variant } from '../src/optimizers/spec.ts';
+import type { Variant } from './layout.ts';
 
 /**
  * LAMB: Adam's direction plus decoupled decay, u = mhat/(sqrt(vhat)+eps) + weightDecay*p, scaled

@@ -1,5 +1,5 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import type { Variant } from '../src/optimizers/spec.ts';
+import type { Variant } from './layout.ts';
 
 /**
  * LARS: the norm pass measures ||p|| and ||g||; the update scales the decayed gradient by the

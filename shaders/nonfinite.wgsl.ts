@@ -1,17 +1,26 @@
-import { BLOCK_ITEMS, BLOCK_LANES, BLOCK_WORDS } from '../src/plan.ts';
-import { BINDING, COUNTERS, LAUNCH_STRUCT } from './common.wgsl.ts';
+import { BINDING } from './common.wgsl.ts';
+import {
+  BLOCK_ITEMS,
+  BLOCK_LANES,
+  BLOCK_WORDS,
+  blockWord,
+  classCounterWgsl,
+  COUNT,
+  COUNTER_HEADER,
+  LAUNCH,
+} from './layout.ts';
 
 /**
  * Skipping steps with non-finite gradients (PyTorch GradScaler's found_inf) and counting steps,
  * on the GPU alone. `nonFiniteCheck` sets counters.found when any gradient element has an
  * all-ones exponent (Inf or NaN; a bit test, immune to fast-math); the update kernels return
- * early while it is set; `stepCount` then advances the counters (see COUNTERS).
+ * early while it is set; `stepCount` then advances the counters (COUNTER_HEADER, CLASS_COUNTERS).
  */
 export function nonFiniteCheck(vec: 1 | 4): string {
   const T = vec === 4 ? 'vec4<f32>' : 'f32';
   const U = vec === 4 ? 'vec4<u32>' : 'u32';
   return `
-${LAUNCH_STRUCT}
+${LAUNCH.wgsl}
 @group(0) @binding(${BINDING.launch}) var<uniform> launch: Launch;
 @group(0) @binding(${BINDING.table}) var<storage, read> table: array<u32>;
 @group(0) @binding(${BINDING.grad}) var<storage, read> gradBuf: array<${T}>;
@@ -23,8 +32,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: ve
   let b = wid.x + wid.y * grid.x;
   if (b >= launch.blockCount) { return; }
   let row = (launch.blockBase + b) * ${BLOCK_WORDS}u;
-  let gradBase = table[row + 1u];
-  let count = table[row + 3u];
+  let gradBase = ${blockWord('grad')};
+  let count = ${blockWord('count')};
   var found = false;
   for (var item = 0u; item < ${BLOCK_ITEMS}u; item = item + 1u) {
     let j = lane + item * ${BLOCK_LANES}u;
@@ -32,7 +41,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: ve
     let bits = bitcast<${U}>(gradBuf[gradBase + j]) & ${U}(0x7f800000u);
     found = found || any(bits == ${U}(0x7f800000u));
   }
-  if (found) { atomicOr(&counters[${COUNTERS.found}u], 1u); }
+  if (found) { atomicOr(&counters[${H.found}u], 1u); }
 }
 `;
 }
@@ -42,24 +51,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: ve
  * step advances every class's step count and marks the states its kernel wrote
  * (table[maskBase + c]) as touched. Then `found` is re-armed for the next step.
  */
+const H = COUNTER_HEADER.offset;
+
 export const stepCount = `
-struct Count { classes: u32, maskBase: u32 }
+${COUNT.wgsl}
 @group(0) @binding(${BINDING.launch}) var<uniform> u: Count;
 @group(0) @binding(${BINDING.table}) var<storage, read> table: array<u32>;
 @group(0) @binding(${BINDING.counters}) var<storage, read_write> counters: array<u32>;
 
 @compute @workgroup_size(1)
 fn main() {
-  if (counters[${COUNTERS.found}u] != 0u) {
-    counters[${COUNTERS.skipped}u] = counters[${COUNTERS.skipped}u] + 1u;
+  if (counters[${H.found}u] != 0u) {
+    counters[${H.skipped}u] = counters[${H.skipped}u] + 1u;
   } else {
     for (var c = 0u; c < u.classes; c = c + 1u) {
-      let i = ${COUNTERS.classes}u + 2u * c;
-      counters[i] = counters[i] + 1u;
-      counters[i + 1u] = counters[i + 1u] | table[u.maskBase + c];
+      let step = ${classCounterWgsl('c', 'step')};
+      let touched = ${classCounterWgsl('c', 'touched')};
+      counters[step] = counters[step] + 1u;
+      counters[touched] = counters[touched] | table[u.maskBase + c];
     }
   }
-  counters[${COUNTERS.executed}u] = counters[${COUNTERS.executed}u] + 1u;
-  counters[${COUNTERS.found}u] = 0u;
+  counters[${H.executed}u] = counters[${H.executed}u] + 1u;
+  counters[${H.found}u] = 0u;
 }
 `;

@@ -1,5 +1,5 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import type { Variant } from '../src/optimizers/spec.ts';
+import type { Variant } from './layout.ts';
 
 /** RMSprop: running mean of g^2 (centered: minus the squared running mean of g), optional momentum. */
 export const rmspropBody = (v: Variant): string => wgsl`

@@ -1,5 +1,5 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import type { Variant } from '../src/optimizers/spec.ts';
+import type { Variant } from './layout.ts';
 
 /** torch.lerp's float form of `a` towards `b` by weight `w` (a uniform). */
 const lerp = (a: string, b: string, w: string) =>

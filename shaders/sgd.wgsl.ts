@@ -1,5 +1,5 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import type { Variant } from '../src/optimizers/spec.ts';
+import type { Variant } from './layout.ts';
 
 /** SGD: momentum buffer (a copy of g on its first step), optional Nesterov look-ahead, then p -= lr*d. */
 export const sgdBody = (v: Variant): string => wgsl`

@@ -1,4 +1,5 @@
 import { clipNormPass, clipScale, clipTotal, clipValueBody } from '../shaders/clip.wgsl.ts';
+import { CLIP_TOTAL } from '../shaders/layout.ts';
 import type { Engine, Releasable } from './engine.ts';
 import { Launcher } from './launcher.ts';
 import { Parameter, type Extent } from './parameter.ts';
@@ -54,7 +55,8 @@ class NormClipper {
   readonly launcher: Launcher;
   readonly results: GPUBuffer;
   private readonly uniform: GPUBuffer;
-  private readonly slot = new Uint32Array(4);
+  /** The total kernel's uniform (CLIP_TOTAL). */
+  private readonly total = { tensorCount: 0, normBase: 0, slot: 0, maxNorm: 0 };
   private calls = 0;
   /** The handle whose value each result slot holds (weakly: a dropped handle needs nothing). */
   private readonly owners: Array<WeakRef<Norm> | undefined> = [];
@@ -90,7 +92,8 @@ class NormClipper {
       { states: new Map() },
       { rowWords: 0, ring: 1 },
       (scratch, normBase, tensors) => {
-        this.slot.set([tensors, normBase]);
+        this.total.tensorCount = tensors;
+        this.total.normBase = normBase;
         const pipeline = engine.pipelines.get('clipGradNorm/total', clipTotal);
         const bindGroup = engine.device.createBindGroup({
           label: 'clipGradNorm/total',
@@ -108,8 +111,8 @@ class NormClipper {
 
   run(maxNorm: number): NormHandle {
     const slot = this.calls++ % RESULT_SLOTS;
-    this.slot[2] = slot;
-    new Float32Array(this.slot.buffer)[3] = maxNorm;
+    this.total.slot = slot;
+    this.total.maxNorm = maxNorm;
     const previous = this.owners[slot]?.deref();
     submit(this.engine, 'clipGradNorm', this.launcher, (encoder) => {
       // An unread handle keeps its own value: copy it out of the slot this call overwrites.
@@ -118,7 +121,7 @@ class NormClipper {
         this.spills.add(previous.spilled);
         encoder.copyBufferToBuffer(this.results, slot * 4, previous.spilled, 0, 4);
       }
-      this.engine.queue.writeBuffer(this.uniform, 0, this.slot);
+      this.engine.queue.writeBuffer(this.uniform, 0, CLIP_TOTAL.pack(this.total));
     });
     const handle = new Norm(this, slot);
     this.owners[slot] = new WeakRef(handle);

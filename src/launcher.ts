@@ -12,7 +12,8 @@ import {
 import type { Engine } from './engine.ts';
 import { workgroupGrid } from './limits.ts';
 import { COPY_DST, UNIFORM } from './usage.ts';
-import { BLOCK_LANES, BLOCK_WORDS, packBlocks, type Plan } from './plan.ts';
+import { BLOCK_LANES, BLOCK_WORDS, COUNT, LAUNCH, REDUCE } from '../shaders/layout.ts';
+import { packBlocks, type Plan } from './plan.ts';
 
 /** What one kernel variant needs to be compiled and bound (`vec` is chosen per launch). */
 export type KernelVariant = Omit<ElementwiseKernel, 'vec'> & {
@@ -34,7 +35,7 @@ const UNIFORM_SLOT = 256;
 export interface StepBuffers {
   /** State buffers per name, one per plan segment. */
   states: ReadonlyMap<string, GPUBuffer[]>;
-  /** Step counters (shaders/common.wgsl.ts COUNTERS): an optimizer step reads and advances them. */
+  /** Step counters (COUNTER_HEADER in shaders/layout.ts): an optimizer step reads and advances them. */
   counters?: GPUBuffer;
   /** Check the gradients first and gate the whole step on them being finite (needs counters). */
   skip?: boolean;
@@ -113,13 +114,22 @@ export class Launcher {
     );
     const slot = new Uint32Array(8);
     let slotIndex = 0;
-    const uniform = (values: number[]): GPUBufferBinding => {
+    const uniform = (values: Uint32Array): GPUBufferBinding => {
       slot.fill(0).set(values);
       engine.queue.writeBuffer(this.uniforms, slotIndex * UNIFORM_SLOT, slot);
       return { buffer: this.uniforms, offset: slotIndex++ * UNIFORM_SLOT, size: slot.byteLength };
     };
     const launchUniform = (l: Plan['launches'][number]) =>
-      uniform([l.blockBase, l.blockCount, blockWords, normBase, rowWords, ring]);
+      uniform(
+        LAUNCH.pack({
+          blockBase: l.blockBase,
+          blockCount: l.blockCount,
+          rowBase: blockWords,
+          normBase,
+          rowStride: rowWords,
+          ring,
+        }),
+      );
 
     if (flags) {
       // Before anything else: look for non-finite gradients.
@@ -157,7 +167,12 @@ export class Launcher {
         for (const stage of stages) {
           const pipeline = engine.pipelines.get(`${label}/${stage.name}${norms}`, stage.code);
           const entries: GPUBindGroupEntry[] = [
-            { binding: 0, resource: uniform([stage.count, partialTable, normBase, blockBase]) },
+            {
+              binding: 0,
+              resource: uniform(
+                REDUCE.pack({ count: stage.count, partialTable, normBase, blockBase }),
+              ),
+            },
             { binding: 2, resource: { buffer: this.scratch } },
           ];
           if (stage.name === 'reduce')
@@ -217,7 +232,10 @@ export class Launcher {
     if (counters && buffers.count !== false) {
       const pipeline = engine.pipelines.get('step/count', stepCount);
       const entries: GPUBindGroupEntry[] = [
-        { binding: BINDING.launch, resource: uniform([masks.length, maskBase]) },
+        {
+          binding: BINDING.launch,
+          resource: uniform(COUNT.pack({ classes: masks.length, maskBase })),
+        },
         { binding: BINDING.table, resource: { buffer: this.table } },
         { binding: BINDING.counters, resource: { buffer: counters } },
       ];

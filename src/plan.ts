@@ -1,3 +1,4 @@
+import { BLOCK_ROW, BLOCK_SIZE, BLOCK_WORDS } from '../shaders/layout.ts';
 import { padToVec4 } from './limits.ts';
 import type { Extent } from './parameter.ts';
 
@@ -8,23 +9,7 @@ import type { Extent } from './parameter.ts';
  * blocks that share a set of buffer bindings, however many tensors they hold. Pure: no GPU calls.
  */
 
-/** Invocations per workgroup. */
-export const BLOCK_LANES = 256;
-
-/**
- * Items (vec4s or scalars) each invocation updates, BLOCK_LANES apart so that a workgroup's
- * accesses stay contiguous: the block-table row and the per-tensor scalars are read once per
- * invocation for all of them. On SwiftShader (16M parameters, same-bytes stream kernel = 1) 1
- * item per lane ran at 0.68, 8 at 0.89 and 16 at 0.94-0.99; 16 vec4s (64 floats) per thread is
- * also the scale of Apex's multi_tensor_apply chunks per thread.
- */
-export const BLOCK_ITEMS = 16;
-
-/** Items per block. */
-export const BLOCK_SIZE = BLOCK_LANES * BLOCK_ITEMS;
-
-/** u32 words per block row: param, grad, state, count, tensor, partial, row. */
-export const BLOCK_WORDS = 7;
+export { BLOCK_ITEMS, BLOCK_LANES, BLOCK_SIZE, BLOCK_WORDS } from '../shaders/layout.ts';
 
 /** One block-table row. Offsets count the launch's items (vec4s or scalars). */
 export interface Block {
@@ -228,16 +213,7 @@ export function planStep(tensors: PlanTensor[], maxBlocksPerLaunch: number, merg
   return { segments, launches, blocks, partialBase, stateOffsets };
 }
 
-/** Packs the block table into u32 words (BLOCK_WORDS per block). */
+/** Packs the block table into u32 words (BLOCK_WORDS per block, see BLOCK_ROW). */
 export function packBlocks(blocks: Block[], out: Uint32Array, offset = 0): void {
-  blocks.forEach((b, i) => {
-    const o = offset + i * BLOCK_WORDS;
-    out[o] = b.param;
-    out[o + 1] = b.grad;
-    out[o + 2] = b.state;
-    out[o + 3] = b.count;
-    out[o + 4] = b.tensor;
-    out[o + 5] = b.partial;
-    out[o + 6] = b.row;
-  });
+  blocks.forEach((b, i) => BLOCK_ROW.pack(b, out, offset + i * BLOCK_WORDS));
 }

@@ -1,8 +1,8 @@
-import { COUNTERS, counterWords } from '../shaders/common.wgsl.ts';
+import { classCounter, COUNTER_HEADER, counterWords } from '../shaders/layout.ts';
 import type { Engine } from './engine.ts';
 import { COPY_DST, MAP_MODE_READ, MAP_READ } from './usage.ts';
 
-/** What the GPU's counters said at one moment (see COUNTERS in shaders/common.wgsl.ts). */
+/** What the GPU's counters said at one moment (see COUNTER_HEADER in shaders/layout.ts). */
 export interface CounterReading {
   skipped: number;
   executed: number;
@@ -81,7 +81,10 @@ export class StepClock {
         this.staging.unmap();
         this.pending = false;
         if (generation === this.generation)
-          this.confirm(words[COUNTERS.executed]!, words[COUNTERS.skipped]!);
+          this.confirm(
+            words[COUNTER_HEADER.offset.executed]!,
+            words[COUNTER_HEADER.offset.skipped]!,
+          );
       },
       () => (this.pending = false), // destroyed or device lost: the next read says so
     );
@@ -101,10 +104,10 @@ export class StepClock {
     );
     const classes = this.base.length;
     const reading: CounterReading = {
-      skipped: words[COUNTERS.skipped]!,
-      executed: words[COUNTERS.executed]!,
-      steps: Array.from({ length: classes }, (_, c) => words[COUNTERS.classes + 2 * c]!),
-      touched: Array.from({ length: classes }, (_, c) => words[COUNTERS.classes + 2 * c + 1]!),
+      skipped: words[COUNTER_HEADER.offset.skipped]!,
+      executed: words[COUNTER_HEADER.offset.executed]!,
+      steps: Array.from({ length: classes }, (_, c) => words[classCounter(c, 'step')]!),
+      touched: Array.from({ length: classes }, (_, c) => words[classCounter(c, 'touched')]!),
     };
     if (generation === this.generation) this.confirm(reading.executed, reading.skipped);
     return reading;
@@ -117,8 +120,8 @@ export class StepClock {
     this.base = steps.slice();
     const words = new Uint32Array(counterWords(steps.length));
     steps.forEach((s, c) => {
-      words[COUNTERS.classes + 2 * c] = s;
-      words[COUNTERS.classes + 2 * c + 1] = touched[c]!;
+      words[classCounter(c, 'step')] = s;
+      words[classCounter(c, 'touched')] = touched[c]!;
     });
     if (this.counters.size < words.byteLength) {
       this.counters.destroy();

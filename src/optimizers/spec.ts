@@ -6,8 +6,8 @@ export interface HostState {
   [name: string]: number;
 }
 
-/** Compile-time switches of a kernel; each distinct set is compiled once and cached. */
-export type Variant = Record<string, boolean>;
+import type { Variant } from '../../shaders/layout.ts';
+export type { Variant } from '../../shaders/layout.ts';
 
 /**
  * Everything that makes one optimizer: options, checks, state, host-side scalars, kernel math and

@@ -21,7 +21,8 @@ describe('uniform packing: one field list makes both the WGSL struct and the row
   });
   it("optimizer steps read the row of the class's next step t from the ring", () => {
     const text = hyperStruct(['lr', 'first'], true, { first: 3 });
-    expect(text).toContain('let t = counters[counter] + 1u;');
+    expect(text).toContain('let t = counters[4u + 2u * index + 0u] + 1u;');
+    expect(text).toContain('let touched = counters[4u + 2u * index + 1u];');
     expect(text).toContain('launch.rowBase + (t % launch.ring) * launch.rowStride + index * 2u');
     expect(text).toContain('select(0.0, 1.0, (touched & 8u) == 0u)');
   });
