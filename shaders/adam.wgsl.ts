@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import type { Variant } from './layout.ts';
+import { adamMoments } from './moments.wgsl.ts';
 
 /**
  * Adam's moments and bias-corrected step (AdamW adds the decoupled decay first). The bias
@@ -10,8 +11,7 @@ export const adamBody = (v: Variant): string => wgsl`
 #if ${v.decoupled}
   p = p * h.decay;
 #endif
-  expAvg = h.beta1 * expAvg + h.oneMinusBeta1 * g;
-  expAvgSq = h.beta2 * expAvgSq + h.oneMinusBeta2 * g * g;
+${adamMoments}
 #if ${v.amsgrad}
   maxExpAvgSq = max(maxExpAvgSq, expAvgSq);
   let denom = sqrt(maxExpAvgSq) / h.biasCorrection2Sqrt + h.eps;

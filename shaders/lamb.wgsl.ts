@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import type { Variant } from './layout.ts';
+import { adamMoments } from './moments.wgsl.ts';
 
 /**
  * LAMB: Adam's direction plus decoupled decay, u = mhat/(sqrt(vhat)+eps) + weightDecay*p, scaled
@@ -7,8 +8,7 @@ import type { Variant } from './layout.ts';
  * the update pass recomputes it and applies p -= lr*r*u.
  */
 export const lambBody = (v: Variant): string => wgsl`
-  expAvg = h.beta1 * expAvg + h.oneMinusBeta1 * g;
-  expAvgSq = h.beta2 * expAvgSq + h.oneMinusBeta2 * g * g;
+${adamMoments}
   let update = expAvg / h.biasCorrection1 / (sqrt(expAvgSq / h.biasCorrection2) + h.eps) + h.weightDecay * p;
 #if ${v.normPass}
   n0 = p;
