@@ -23,6 +23,10 @@ it('Adam steps weights held in ORT GPU tensors; the next inference uses them', a
     expect.stringMatching(/^TypeError: ortParameter: .*location 'gpu-buffer'.*location 'cpu'/),
     expect.stringMatching(/^RangeError: ortWeight: dims \[2, 2\]/),
   ]);
+  // A buffer of another device is refused by ORT's WebGPU validation: hence ortEngine.
+  expect(await page.evaluate(() => window.ortHarness.foreignDevice())).toMatch(
+    /WebGPU validation failed\. \[Buffer "foreign"\] is associated with \[Device "not-orts"\]/,
+  );
   expect(errors, 'page errors').toEqual([]);
   await page.close();
   console.log(`ORT WebGPU EP on ${r.adapter}: loss ${r.losses[0]} -> ${r.losses.at(-1)}`);

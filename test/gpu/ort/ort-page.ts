@@ -164,7 +164,35 @@ async function refusals(): Promise<string[]> {
   return messages;
 }
 
-const ortHarness = { leastSquares, refusals };
+/** What ORT says when fed a GPU tensor from a device of its own making (why the engine adopts ORT's). */
+async function foreignDevice(): Promise<string> {
+  const adapter = await navigator.gpu.requestAdapter();
+  const mine = await adapter!.requestDevice({ label: 'not-orts' });
+  await ortEngine(ort);
+  const session = await ort.InferenceSession.create(linearModel(1, 1), {
+    executionProviders: ['webgpu'],
+  });
+  const buffer = mine.createBuffer({
+    label: 'foreign',
+    size: 16,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
+  const tensor = ort.Tensor.fromGpuBuffer(buffer, { dataType: 'float32', dims: [1, 1] });
+  const X = new ort.Tensor('float32', new Float32Array(1), [1, 1]);
+  const B = new ort.Tensor('float32', new Float32Array(1), [1]);
+  try {
+    await session.run({ X, W: tensor, B });
+    return 'no error';
+  } catch (e) {
+    return String(e);
+  } finally {
+    await session.release();
+    buffer.destroy();
+    mine.destroy();
+  }
+}
+
+const ortHarness = { leastSquares, refusals, foreignDevice };
 declare global {
   interface Window {
     ortHarness: typeof ortHarness;
