@@ -1,3 +1,4 @@
+import { formatTick, niceTicks, recordPlot } from '../shared/axes.ts';
 import type { OptimizerChoice } from '../shared/optimizer-choices.ts';
 import { contourImage, viewOf } from './contour.ts';
 import type { Surface } from './surfaces.ts';
@@ -41,6 +42,70 @@ export function drawRace(
   ctx.strokeStyle = '#000';
   ctx.lineWidth = 2;
   ctx.strokeRect(sx - 4, sy - 4, 8, 8);
+  drawWorldAxes(canvas, surface, racers);
+}
+
+/**
+ * Axes drawn along the plot's left and bottom edges (inside, so canvas pixels stay world
+ * coordinates for clicks): round ticks in x and y, the axis names, and a key saying what the
+ * contour lines and marks are (and that the levels are logarithmic where they are).
+ */
+function drawWorldAxes(
+  canvas: HTMLCanvasElement,
+  surface: Surface,
+  racers: OptimizerChoice[],
+): void {
+  const ctx = canvas.getContext('2d')!;
+  const view = viewOf(surface, canvas.width, canvas.height);
+  const [x0, x1, y0, y1] = surface.domain;
+  const xTicks = niceTicks(x0, x1, 8).filter((t) => t > x0 && t < x1);
+  const yTicks = niceTicks(y0, y1, 6).filter((t) => t > y0 && t < y1);
+  const { width, height } = canvas;
+  ctx.font = '11px sans-serif';
+  ctx.lineWidth = 1;
+  ctx.fillStyle = 'rgba(255,255,255,0.8)';
+  ctx.fillRect(0, height - 18, width, 18);
+  ctx.fillRect(0, 0, 30, height - 18);
+  ctx.strokeStyle = '#333';
+  ctx.fillStyle = '#222';
+  ctx.textAlign = 'center';
+  for (const t of xTicks) {
+    const [x] = view.toCanvas(t, y0);
+    ctx.beginPath();
+    ctx.moveTo(x, height - 18);
+    ctx.lineTo(x, height - 24);
+    ctx.stroke();
+    ctx.fillText(formatTick(t), x, height - 5);
+  }
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+  for (const t of yTicks) {
+    const [, y] = view.toCanvas(x0, t);
+    if (y > height - 26) continue;
+    ctx.beginPath();
+    ctx.moveTo(30, y);
+    ctx.lineTo(36, y);
+    ctx.stroke();
+    ctx.fillText(formatTick(t), 27, y);
+  }
+  ctx.textBaseline = 'alphabetic';
+  ctx.textAlign = 'start';
+  ctx.font = 'bold 11px sans-serif';
+  ctx.fillText('x', width - 12, height - 5);
+  ctx.fillText('y', 12, 12);
+  const key = `contours of f(x, y)${surface.logContours ? ', levels on a log scale' : ''} · □ start · ★ minimum`;
+  ctx.font = '11px sans-serif';
+  const w = ctx.measureText(key).width + 10;
+  ctx.fillStyle = 'rgba(255,255,255,0.8)';
+  ctx.fillRect(width - w, 0, w, 16);
+  ctx.fillStyle = '#222';
+  ctx.fillText(key, width - w + 5, 12);
+  recordPlot(canvas, {
+    title: key,
+    x: { label: 'x', ticks: xTicks.map(formatTick) },
+    y: { label: 'y', ticks: yTicks.map(formatTick) },
+    legend: racers.map((r) => ({ label: r.label, color: r.color })),
+  });
 }
 
 /** One small panel per racer: the contour plot with every swarm point where it is now. */
