@@ -1,4 +1,4 @@
-import { formatTick, niceTicks, recordPlot } from '../shared/axes.ts';
+import { drawEdgeAxes, formatTick, recordPlot } from '../shared/axes.ts';
 import type { OptimizerChoice } from '../shared/optimizer-choices.ts';
 import { contourImage, viewOf } from './contour.ts';
 import type { Surface } from './surfaces.ts';
@@ -56,43 +56,10 @@ function drawWorldAxes(
   racers: OptimizerChoice[],
 ): void {
   const ctx = canvas.getContext('2d')!;
-  const view = viewOf(surface, canvas.width, canvas.height);
-  const [x0, x1, y0, y1] = surface.domain;
-  const xTicks = niceTicks(x0, x1, 8).filter((t) => t > x0 && t < x1);
-  const yTicks = niceTicks(y0, y1, 6).filter((t) => t > y0 && t < y1);
-  const { width, height } = canvas;
-  ctx.font = '11px sans-serif';
-  ctx.lineWidth = 1;
-  ctx.fillStyle = 'rgba(255,255,255,0.8)';
-  ctx.fillRect(0, height - 18, width, 18);
-  ctx.fillRect(0, 0, 30, height - 18);
-  ctx.strokeStyle = '#333';
-  ctx.fillStyle = '#222';
-  ctx.textAlign = 'center';
-  for (const t of xTicks) {
-    const [x] = view.toCanvas(t, y0);
-    ctx.beginPath();
-    ctx.moveTo(x, height - 18);
-    ctx.lineTo(x, height - 24);
-    ctx.stroke();
-    ctx.fillText(formatTick(t), x, height - 5);
-  }
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
-  for (const t of yTicks) {
-    const [, y] = view.toCanvas(x0, t);
-    if (y > height - 26) continue;
-    ctx.beginPath();
-    ctx.moveTo(30, y);
-    ctx.lineTo(36, y);
-    ctx.stroke();
-    ctx.fillText(formatTick(t), 27, y);
-  }
-  ctx.textBaseline = 'alphabetic';
-  ctx.textAlign = 'start';
-  ctx.font = 'bold 11px sans-serif';
-  ctx.fillText('x', width - 12, height - 5);
-  ctx.fillText('y', 12, 12);
+  const { width } = canvas;
+  const ticks = drawEdgeAxes(canvas, surface.domain);
+  const xTicks = ticks.x;
+  const yTicks = ticks.y;
   const key = `contours of f(x, y)${surface.logContours ? ', levels on a log scale' : ''} · □ start · ★ minimum`;
   ctx.font = '11px sans-serif';
   const w = ctx.measureText(key).width + 10;
@@ -121,6 +88,7 @@ export function drawSwarm(
   ctx.drawImage(contourImage(surface, canvas.width, canvas.height), 0, 0);
   drawPoints(canvas, surface, racer.color, points);
   if (surface.minimum) star(ctx, ...view.toCanvas(...surface.minimum));
+  drawEdgeAxes(canvas, surface.domain, ['x', 'y'], [6, 4], 16);
   ctx.fillStyle = 'rgba(255,255,255,0.8)';
   ctx.fillRect(0, 0, canvas.width, 16);
   ctx.fillStyle = '#111';
