@@ -10,9 +10,13 @@ export default defineConfig({
   server: { host: '127.0.0.1' },
   build: {
     lib: {
-      entry: resolve(import.meta.dirname, 'src/index.ts'),
+      // webgpu-optim/ort (src/ort) is a second entry: ONNX Runtime Web users import it, others never load it.
+      entry: {
+        'webgpu-optim': resolve(import.meta.dirname, 'src/index.ts'),
+        ort: resolve(import.meta.dirname, 'src/ort/index.ts'),
+      },
       formats: ['es'],
-      fileName: () => 'webgpu-optim.js',
+      fileName: (_format, name) => `${name}.js`,
     },
     target: 'es2022',
     sourcemap: true,

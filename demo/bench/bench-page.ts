@@ -1,6 +1,6 @@
 import type { Engine } from '../../src/index.ts';
-import { bootEngine, byId, exposeHooks, guarded, showStatus } from '../shared/boot.ts';
-import { optimizerNames, PALETTE } from '../shared/optimizer-choices.ts';
+import { bootEngine, byId, exposeHooks, guarded, showProgress } from '../shared/boot.ts';
+import { optimizerColor, optimizerNames } from '../shared/optimizer-choices.ts';
 import { drawBarChart } from './bar-chart.ts';
 import { timeOptimizerStep, type StepTiming } from './measure-step.ts';
 
@@ -9,21 +9,24 @@ if (engine) startPage(engine);
 
 function startPage(engine: Engine): void {
   byId('adapter').textContent = `Adapter: ${engine.adapterDescription}`;
+  showProgress('ready', 'Ready: press Run');
 
   const draw = (results: StepTiming[]) => {
-    const color = (name: string) => PALETTE[(optimizerNames().indexOf(name) + 1) % PALETTE.length]!;
+    const color = optimizerColor;
     const label = (r: StepTiming) => r.name;
     drawBarChart(
       byId('ms'),
       `ms per step at ${results[0]?.n.toLocaleString() ?? ''} parameters (lower is better)`,
       results.map((r) => ({ label: label(r), value: r.msPerStep, color: color(r.name) })),
       (v) => `${v.toFixed(3)} ms`,
+      'ms per step',
     );
     drawBarChart(
       byId('throughput'),
       'million parameters updated per second (higher is better)',
       results.map((r) => ({ label: label(r), value: r.mparamsPerSecond, color: color(r.name) })),
       (v) => `${v.toFixed(0)} M/s`,
+      'million parameters per second',
     );
     byId('results').innerHTML =
       '<tr><th>optimizer</th><th>parameters</th><th>ms/step</th><th>Mparams/s</th></tr>' +
@@ -41,13 +44,20 @@ function startPage(engine: Engine): void {
       size.add(new Option(n.toLocaleString(), String(n)));
     }
     size.value = String(n);
+    byId<HTMLInputElement>('steps').value = String(steps);
     const results: StepTiming[] = [];
-    for (const name of names) {
-      showStatus(`Timing ${name} at ${n.toLocaleString()} parameters…`);
+    for (const [i, name] of names.entries()) {
+      showProgress(
+        'running',
+        `Running: timing ${name} (${i + 1} of ${names.length}) at ${n.toLocaleString()} parameters, ${steps} steps each…`,
+      );
       results.push(await timeOptimizerStep(engine, name, n, steps));
       draw(results);
     }
-    showStatus(`Done: ${names.length} optimizers at ${n.toLocaleString()} parameters.`);
+    showProgress(
+      'done',
+      `Done: ${names.length} optimizers at ${n.toLocaleString()} parameters, ${steps} timed steps each.`,
+    );
     return results;
   };
 

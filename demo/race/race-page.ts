@@ -1,5 +1,12 @@
 import type { Engine } from '../../src/index.ts';
-import { bootEngine, byId, exposeHooks, guarded, showStatus } from '../shared/boot.ts';
+import {
+  bootEngine,
+  byId,
+  exposeHooks,
+  guarded,
+  showProgress,
+  showStatus,
+} from '../shared/boot.ts';
 import { drawLineChart, type Series } from '../shared/line-chart.ts';
 import { renderChoices } from '../shared/options-form.ts';
 import { standardChoices, type OptimizerChoice } from '../shared/optimizer-choices.ts';
@@ -48,6 +55,8 @@ const swarmBox = byId<HTMLInputElement>('swarm');
 const swarmPoints = byId<HTMLInputElement>('swarm-points');
 const swarmGrid = byId<HTMLDivElement>('swarm-grid');
 const note = byId<HTMLParagraphElement>('note');
+/** The note shown when no preset is chosen (a preset's note replaces it until the surface changes). */
+const DEFAULT_NOTE = note.textContent ?? '';
 
 const choices: OptimizerChoice[] = standardChoices(RACE_LRS);
 let surface: Surface = surfaceById('random', 2);
@@ -80,16 +89,21 @@ function startPage(engine: Engine): void {
     runner = r;
     const curves = swarmCurves(r);
     let results: RacerResult[] = [];
+    const what = `${racers.length} optimizer${racers.length === 1 ? '' : 's'}${swarm ? ` × ${r.count} points` : ''}`;
     const draw = async () => {
       results = swarm ? await drawSwarmState(r, curves) : await drawRaceState(r);
     };
+    showProgress('running', `Running: step 0 of ${steps} (${what})`);
     await draw();
     while (r.steps < steps && token === generation) {
       r.step(Math.min(every, steps - r.steps));
       await draw();
+      showProgress('running', `Running: step ${r.steps} of ${steps} (${what})`);
       if (animate) await new Promise(requestAnimationFrame);
     }
     await engine.sync();
+    if (r.steps >= steps) showProgress('done', `Done: ${r.steps} steps (${what})`);
+    else showProgress('stopped', `Stopped at step ${r.steps} of ${steps} (${what})`);
     return results;
   };
 
@@ -103,7 +117,7 @@ function startPage(engine: Engine): void {
         color: c.color,
         values: paths[i]!.filter((_, k) => k % 3 === 2),
       })),
-      { title: 'loss vs step', xLabel: 'steps', logY: surface.logLoss },
+      { title: 'loss vs step', xLabel: 'step', yLabel: 'loss f(x, y)', logY: surface.logLoss },
     );
     return r.racers.map((c, i) => {
       const [x, y] = positions[i]! as unknown as [number, number];
@@ -148,13 +162,19 @@ function startPage(engine: Engine): void {
     });
     drawLineChart(lossCanvas, curves, {
       title: `median loss of ${r.count} points vs step`,
-      xLabel: 'steps',
+      xLabel: 'step',
+      yLabel: 'median loss',
       logY: surface.logLoss,
     });
     return results;
   };
 
-  const setSurface = (id: string, at?: [number, number]) => {
+  /** Switches surface; a preset's note and selection no longer apply unless the preset did it. */
+  const setSurface = (id: string, at?: [number, number], byPreset = false) => {
+    if (!byPreset) {
+      presetSelect.value = '';
+      note.textContent = DEFAULT_NOTE;
+    }
     surfaceSelect.value = id;
     surface = surfaceById(id, Number(seedInput.value));
     start = at ?? surface.start;
@@ -175,7 +195,7 @@ function startPage(engine: Engine): void {
     stepsInput.value = String(preset.steps);
     swarmBox.checked = false;
     note.textContent = preset.note;
-    setSurface(preset.surface, preset.start);
+    setSurface(preset.surface, preset.start, true);
   };
 
   surfaceSelect.addEventListener('change', () => setSurface(surfaceSelect.value));
@@ -204,6 +224,7 @@ function startPage(engine: Engine): void {
   );
   byId('stop').addEventListener('click', () => generation++);
   drawRace(plot, surface, start, [], []);
+  showProgress('ready', 'Ready: press Start, or click the plot to start from there');
 
   exposeHooks(engine, {
     /** Races the enabled optimizers (after an optional preset) for `steps` steps; resolves with where each ended. */

@@ -1,3 +1,4 @@
+import { drawEdgeAxes, formatTick, recordPlot } from '../shared/axes.ts';
 import type { OptimizerChoice } from '../shared/optimizer-choices.ts';
 import { contourImage, viewOf } from './contour.ts';
 import type { Surface } from './surfaces.ts';
@@ -41,6 +42,37 @@ export function drawRace(
   ctx.strokeStyle = '#000';
   ctx.lineWidth = 2;
   ctx.strokeRect(sx - 4, sy - 4, 8, 8);
+  drawWorldAxes(canvas, surface, racers);
+}
+
+/**
+ * Axes drawn along the plot's left and bottom edges (inside, so canvas pixels stay world
+ * coordinates for clicks): round ticks in x and y, the axis names, and a key saying what the
+ * contour lines and marks are (and that the levels are logarithmic where they are).
+ */
+function drawWorldAxes(
+  canvas: HTMLCanvasElement,
+  surface: Surface,
+  racers: OptimizerChoice[],
+): void {
+  const ctx = canvas.getContext('2d')!;
+  const { width } = canvas;
+  const ticks = drawEdgeAxes(canvas, surface.domain);
+  const xTicks = ticks.x;
+  const yTicks = ticks.y;
+  const key = `contours of f(x, y)${surface.logContours ? ', levels on a log scale' : ''} · □ start · ★ minimum`;
+  ctx.font = '11px sans-serif';
+  const w = ctx.measureText(key).width + 10;
+  ctx.fillStyle = 'rgba(255,255,255,0.8)';
+  ctx.fillRect(width - w, 0, w, 16);
+  ctx.fillStyle = '#222';
+  ctx.fillText(key, width - w + 5, 12);
+  recordPlot(canvas, {
+    title: key,
+    x: { label: 'x', ticks: xTicks.map(formatTick) },
+    y: { label: 'y', ticks: yTicks.map(formatTick) },
+    legend: racers.map((r) => ({ label: r.label, color: r.color })),
+  });
 }
 
 /** One small panel per racer: the contour plot with every swarm point where it is now. */
@@ -56,6 +88,7 @@ export function drawSwarm(
   ctx.drawImage(contourImage(surface, canvas.width, canvas.height), 0, 0);
   drawPoints(canvas, surface, racer.color, points);
   if (surface.minimum) star(ctx, ...view.toCanvas(...surface.minimum));
+  drawEdgeAxes(canvas, surface.domain, ['x', 'y'], [6, 4], 16);
   ctx.fillStyle = 'rgba(255,255,255,0.8)';
   ctx.fillRect(0, 0, canvas.width, 16);
   ctx.fillStyle = '#111';

@@ -54,6 +54,23 @@ export function showStatus(message: string, kind: 'info' | 'error' = 'info'): vo
   if (kind === 'error') console.error(message);
 }
 
+/**
+ * Shows what a run is doing in the page's #progress line (`data-state` ready / running / done /
+ * stopped),
+ * e.g. 'Running: step 120 of 200' then 'Done: 200 steps'.
+ */
+export function showProgress(
+  state: 'ready' | 'running' | 'done' | 'stopped',
+  message: string,
+): void {
+  const el = document.getElementById('progress');
+  if (!el) return;
+  el.textContent = message;
+  el.dataset.state = state;
+  el.className = `progress ${state}`;
+  el.hidden = false;
+}
+
 /** Runs an async UI action, reporting any error in the status banner instead of losing it. */
 export function guarded(action: () => Promise<void> | void): () => void {
   return () => {

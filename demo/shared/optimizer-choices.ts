@@ -35,7 +35,10 @@ export function createOptimizer(
   return new cls(params, options);
 }
 
-/** A palette that stays readable on the light contour plot and on white charts. */
+/**
+ * A palette that stays readable on the light contour plot and on white charts; room for more
+ * optimizers than the registry has, so a new one gets a colour of its own.
+ */
 export const PALETTE = [
   '#111111',
   '#e6194b',
@@ -50,16 +53,18 @@ export const PALETTE = [
   '#808000',
   '#000075',
   '#aa6e28',
-  '#e6beff',
+  '#b07cd8',
+  '#800000',
+  '#008080',
+  '#ffb000',
+  '#5a5a5a',
+  '#00a86b',
+  '#c71585',
 ];
 
-/**
- * A choice per registry optimizer, plus the SGD variants the seed articles compare (plain gradient
- * descent, momentum, Nesterov). `lrs` overrides the learning rate by label; unknown labels keep
- * PyTorch's default (or 0.01 where the default is required).
- */
-export function standardChoices(lrs: Record<string, number> = {}): OptimizerChoice[] {
-  const variants: Array<{ label: string; name: string; options?: Record<string, unknown> }> = [
+/** The choices every page offers: the seeds' SGD variants, then each other registry optimizer. */
+function variants(): Array<{ label: string; name: string; options?: Record<string, unknown> }> {
+  return [
     { label: 'GD', name: 'SGD' },
     { label: 'Momentum', name: 'SGD', options: { momentum: 0.9 } },
     { label: 'Nesterov', name: 'SGD', options: { momentum: 0.9, nesterov: true } },
@@ -67,7 +72,24 @@ export function standardChoices(lrs: Record<string, number> = {}): OptimizerChoi
       .filter((n) => n !== 'SGD')
       .map((name) => ({ label: name, name })),
   ];
-  return variants.map((v, i) => {
+}
+
+/**
+ * The one colour of an optimizer on every page (race, train, bench), by its label; plain 'SGD'
+ * (the bench's name) is 'GD'.
+ */
+export function optimizerColor(label: string): string {
+  const i = variants().findIndex((v) => v.label === (label === 'SGD' ? 'GD' : label));
+  return PALETTE[(i < 0 ? PALETTE.length - 1 : i) % PALETTE.length]!;
+}
+
+/**
+ * A choice per registry optimizer, plus the SGD variants the seed articles compare (plain gradient
+ * descent, momentum, Nesterov). `lrs` overrides the learning rate by label; unknown labels keep
+ * PyTorch's default (or 0.01 where the default is required).
+ */
+export function standardChoices(lrs: Record<string, number> = {}): OptimizerChoice[] {
+  return variants().map((v) => {
     const options = { ...defaultOptions(v.name), ...v.options };
     if (lrs[v.label] !== undefined) options.lr = lrs[v.label];
     else if (Number.isNaN(options.lr)) options.lr = 0.01;
@@ -75,7 +97,7 @@ export function standardChoices(lrs: Record<string, number> = {}): OptimizerChoi
       label: v.label,
       name: v.name,
       options,
-      color: PALETTE[i % PALETTE.length]!,
+      color: optimizerColor(v.label),
       enabled: true,
     };
   });

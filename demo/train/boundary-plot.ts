@@ -1,3 +1,4 @@
+import { drawEdgeAxes } from '../shared/axes.ts';
 import type { Dataset } from './datasets.ts';
 import { GRID_EXTENT } from './mlp-wgsl.ts';
 
@@ -51,6 +52,7 @@ export function drawBoundary(
     ctx.arc(toPx(x, canvas.width), canvas.height - toPx(y, canvas.height), 2, 0, 2 * Math.PI);
     ctx.fill();
   }
+  drawEdgeAxes(canvas, [lo, hi, lo, hi], ['x₁', 'x₂'], [4, 4], 16);
   ctx.fillStyle = 'rgba(255,255,255,0.85)';
   ctx.fillRect(0, 0, canvas.width, 16);
   ctx.fillStyle = '#111';

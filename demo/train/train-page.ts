@@ -1,5 +1,5 @@
 import type { Engine } from '../../src/index.ts';
-import { bootEngine, byId, exposeHooks, guarded } from '../shared/boot.ts';
+import { bootEngine, byId, exposeHooks, guarded, showProgress } from '../shared/boot.ts';
 import { drawLineChart } from '../shared/line-chart.ts';
 import { renderChoices } from '../shared/options-form.ts';
 import { standardChoices } from '../shared/optimizer-choices.ts';
@@ -87,12 +87,14 @@ function startPage(engine: Engine): void {
       }));
     drawLineChart(byId('loss'), series('loss'), {
       title: 'mini-batch loss (mean of the last 10 steps)',
-      xLabel: 'steps',
+      xLabel: 'step',
+      yLabel: 'cross-entropy',
       logY: true,
     });
     drawLineChart(byId('accuracy'), series('accuracy'), {
       title: 'mini-batch accuracy (mean of the last 10 steps)',
-      xLabel: 'steps',
+      xLabel: 'step',
+      yLabel: 'accuracy',
       yRange: [0, 1],
     });
     const container = byId('boundaries');
@@ -121,13 +123,18 @@ function startPage(engine: Engine): void {
   const train = async (steps: number, every: number, animate: boolean) => {
     const token = ++generation;
     const s = newSession(steps);
+    const what = `${s.runs.length} optimizer${s.runs.length === 1 ? '' : 's'}, batch ${number('batch')}`;
+    showProgress('running', `Running: step 0 of ${steps} (${what})`);
     await draw(s);
     while (s.steps < steps && token === generation) {
       s.step(Math.min(every, steps - s.steps));
       await draw(s);
+      showProgress('running', `Running: step ${s.steps} of ${steps} (${what})`);
       if (animate) await new Promise(requestAnimationFrame);
     }
     await engine.sync();
+    if (s.steps >= steps) showProgress('done', `Done: ${s.steps} steps (${what})`);
+    else showProgress('stopped', `Stopped at step ${s.steps} of ${steps} (${what})`);
     const curves = await draw(s);
     return s.runs.map((run, i) => ({ label: run.choice.label, ...curves[i]! }));
   };
@@ -137,8 +144,17 @@ function startPage(engine: Engine): void {
     guarded(async () => void (await train(number('steps'), 10, true))),
   );
   byId('stop').addEventListener('click', () => generation++);
-  drawLineChart(byId('loss'), [], { title: 'mini-batch loss', logY: true });
-  drawLineChart(byId('accuracy'), [], { title: 'mini-batch accuracy', yRange: [0, 1] });
+  showProgress('ready', 'Ready: press Train');
+  drawLineChart(byId('loss'), [], {
+    title: 'mini-batch loss',
+    yLabel: 'cross-entropy',
+    logY: true,
+  });
+  drawLineChart(byId('accuracy'), [], {
+    title: 'mini-batch accuracy',
+    yLabel: 'accuracy',
+    yRange: [0, 1],
+  });
 
   exposeHooks(engine, {
     /**

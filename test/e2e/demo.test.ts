@@ -39,6 +39,53 @@ async function open(path: string): Promise<{ page: Page; errors: string[] }> {
   return opened;
 }
 
+/** What each canvas drew (its `data-plot` summary, see demo/shared/axes.ts), by canvas id. */
+interface PlotSummary {
+  title: string;
+  x?: { label: string; ticks: string[]; log?: boolean };
+  y?: { label: string; ticks: string[]; log?: boolean };
+  legend?: Array<{ label: string; color: string }>;
+  legendBottom?: number;
+  plotTop?: number;
+}
+function plots(page: Page): Promise<Record<string, PlotSummary>> {
+  return page.evaluate(() =>
+    Object.fromEntries(
+      Array.from(document.querySelectorAll<HTMLCanvasElement>('canvas[data-plot][id]')).map((c) => [
+        c.id,
+        JSON.parse(c.dataset.plot!),
+      ]),
+    ),
+  );
+}
+
+/** A plot a person can read: labelled axes with at least two ticks, the legend above the data. */
+function expectReadable(p: PlotSummary | undefined, what: string): void {
+  expect(p, what).toBeDefined();
+  for (const axis of [p!.x, p!.y].filter(Boolean)) {
+    expect(axis!.label, what).not.toBe('');
+    expect(axis!.ticks.length, `${what}: ${axis!.label} ticks`).toBeGreaterThanOrEqual(2);
+  }
+  if (p!.plotTop !== undefined) expect(p!.legendBottom!, what).toBeLessThanOrEqual(p!.plotTop);
+  const colors = (p!.legend ?? []).map((l) => l.color);
+  expect(new Set(colors).size, `${what}: one colour per optimizer`).toBe(colors.length);
+}
+
+async function progress(page: Page): Promise<{ state?: string; text: string }> {
+  return page.evaluate(() => {
+    const el = document.getElementById('progress')!;
+    return { state: el.dataset.state, text: el.hidden ? '' : el.textContent! };
+  });
+}
+
+/** Each optimizer's colour on each page, to check they agree across pages. */
+const colours: Record<string, Record<string, string>> = {};
+function noteColours(pageName: string, p: PlotSummary | undefined): void {
+  for (const { label, color } of p?.legend ?? []) {
+    (colours[label === 'SGD' ? 'GD' : label] ??= {})[pageName] = color;
+  }
+}
+
 const pages: Page[] = [];
 afterEach(async () => {
   for (const p of pages.splice(0)) await p.close();
@@ -63,14 +110,31 @@ describe('demo pages', { retry: 1 }, () => {
     // lr 0.28 on curvature 7.12: GD still zig-zags after 200 steps; AdaGrad has converged.
     expect(oscillation.GD!.finalLoss!).toBeGreaterThan(0.1);
     expect(oscillation.Adagrad!.finalLoss!).toBeLessThan(1e-3);
+    // The bowl's loss spans decades: the chart says its y scale is logarithmic.
+    let drawn = await plots(page);
+    expectReadable(drawn.loss, 'race loss chart');
+    expect(drawn.loss!.y).toMatchObject({ label: 'loss f(x, y) (log scale)', log: true });
+    expectReadable(drawn.plot, 'race contour plot');
 
     const slow = byLabel(
       await call<RacerResult[]>(page, 'race', { preset: 'adadelta-slow', steps: 200 }),
     );
     // Adadelta's tiny first steps: after 200 steps it is still far above where Adam got.
     expect(slow.Adadelta!.finalLoss!).toBeGreaterThan(slow.Adam!.finalLoss! + 1);
+    expect(await progress(page)).toEqual({ state: 'done', text: 'Done: 200 steps (7 optimizers)' });
+    drawn = await plots(page);
+    expectReadable(drawn.loss, 'race loss chart');
+    expect(drawn.loss!.x!.label).toBe('step');
+    expect(drawn.loss!.legend!.map((l) => l.label)).toContain('Adadelta');
+    noteColours('race', drawn.loss);
+    const noteText = () => page.$eval('#note', (el) => el.textContent);
+    expect(await noteText()).toMatch(/Adadelta's step/);
     await call(page, 'sync');
     await screenshot(page, 'race');
+    // Changing the surface clears the preset and its note.
+    await page.select('#surface', 'bowl');
+    expect(await noteText()).toBe('Click on the plot to choose the start point.');
+    expect(await page.$eval('#preset', (el) => (el as HTMLSelectElement).value)).toBe('');
 
     const swarm = await call<RacerResult[]>(page, 'swarm', {
       surface: 'random',
@@ -82,6 +146,13 @@ describe('demo pages', { retry: 1 }, () => {
     const adam = byLabel(swarm).Adam!;
     expect(adam.finiteFraction).toBe(1);
     expect(adam.medianLoss!).toBeLessThan(0);
+    expect(await progress(page)).toEqual({
+      state: 'done',
+      text: 'Done: 100 steps (7 optimizers × 1024 points)',
+    });
+    drawn = await plots(page);
+    expectReadable(drawn.loss, 'swarm loss chart');
+    expect(drawn.loss!.y!.label).toBe('median loss');
     await call(page, 'sync');
     await screenshot(page, 'race-swarm');
     expect(errors, 'page errors').toEqual([]);
@@ -102,6 +173,16 @@ describe('demo pages', { retry: 1 }, () => {
     expect(last, `Adam loss ${first} -> ${last}`).toBeLessThanOrEqual(first / 2);
     expect(mean(adam.accuracy.slice(-20))).toBeGreaterThan(0.8);
     for (const r of runs) expect(r.loss.every(Number.isFinite), r.label).toBe(true);
+    expect(await progress(page)).toEqual({
+      state: 'done',
+      text: 'Done: 200 steps (5 optimizers, batch 32)',
+    });
+    const drawn = await plots(page);
+    expectReadable(drawn.loss, 'train loss chart');
+    expectReadable(drawn.accuracy, 'train accuracy chart');
+    expect(drawn.loss!.y).toMatchObject({ label: 'cross-entropy (log scale)', log: true });
+    expect(drawn.accuracy!.y!.label).toBe('accuracy');
+    noteColours('train', drawn.loss);
     await call(page, 'sync');
     await screenshot(page, 'train');
     expect(errors, 'page errors').toEqual([]);
@@ -121,6 +202,20 @@ describe('demo pages', { retry: 1 }, () => {
       expect(r.msPerStep, r.name).toBeGreaterThan(0);
       expect(Number.isFinite(r.mparamsPerSecond), r.name).toBe(true);
     }
+    expect(await progress(page)).toEqual({
+      state: 'done',
+      text: `Done: ${results.length} optimizers at 262,144 parameters, 5 timed steps each.`,
+    });
+    const drawn = await plots(page);
+    expectReadable(drawn.ms, 'bench ms chart');
+    expectReadable(drawn.throughput, 'bench throughput chart');
+    expect(drawn.ms!.x!.label).toBe('ms per step');
+    noteColours('bench', drawn.ms);
+    // One colour per optimizer on every page (the race and train tests ran first).
+    for (const [label, byPage] of Object.entries(colours)) {
+      expect(new Set(Object.values(byPage)).size, `${label}: ${JSON.stringify(byPage)}`).toBe(1);
+    }
+    expect(Object.keys(colours.Adam ?? {}).sort()).toEqual(['bench', 'race', 'train']);
     await call(page, 'sync');
     await screenshot(page, 'bench');
     expect(errors, 'page errors').toEqual([]);
