@@ -248,7 +248,10 @@ export class Optimizer<O extends object> {
     const { variant, maximize, l2 } = this.switches(g);
     const norms = this.spec.norms ?? 0;
     const fresh = Object.fromEntries(
-      Object.entries(this.spec.fresh ?? {}).map(([field, state]) => [field, this.bit(state)]),
+      Object.entries((this.spec.fresh ?? {}) as Record<string, string>).map(([field, state]) => [
+        field,
+        this.bit(state),
+      ]),
     );
     return {
       label: this.variantKey(g),
@@ -494,7 +497,7 @@ export class Optimizer<O extends object> {
         const slot = t % this.ring;
         if (c.slots[slot] === t) continue;
         const state = { ...c.chain[t - 1 - c.origin]! };
-        const values = this.spec.scalars(group, state);
+        const values: Record<string, number> = this.spec.scalars(group, state);
         if (c.chain.length === t - c.origin) c.chain.push(state);
         const offset = slot * setWords + c.index * F;
         for (let f = 0; f < F; f++) this.rows[offset + f] = values[fields[f]!] ?? 0;

@@ -1,7 +1,7 @@
 import { adadeltaBody } from '../../shaders/adadelta.wgsl.ts';
 import { adadeltaReference, type AdadeltaOptions } from '../reference/adadelta.ts';
 import { boolean, check, closedUnitInterval, nonNegative, positive } from '../validate.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /**
  * Adadelta (Zeiler 2012), as torch.optim.Adadelta
@@ -10,7 +10,7 @@ import type { OptimizerSpec } from './spec.ts';
  *   sq <- rho*sq + (1-rho)*g^2;   d = sqrt(acc+eps)/sqrt(sq+eps) * g
  *   acc <- rho*acc + (1-rho)*d^2;   p <- p - lr*d
  */
-export const adadeltaSpec: OptimizerSpec<AdadeltaOptions> = {
+export const adadeltaSpec = defineSpec<AdadeltaOptions>()({
   name: 'Adadelta',
   defaults: { lr: 1.0, rho: 0.9, eps: 1e-6, weightDecay: 0, maximize: false },
   validate: (o) =>
@@ -35,4 +35,4 @@ export const adadeltaSpec: OptimizerSpec<AdadeltaOptions> = {
   // Two square roots, a division and three products chained into accDelta each step.
   accuracyFactor: 8,
   testOptions: [{}, { lr: 0.5, rho: 0.95, eps: 1e-5, weightDecay: 0.01, maximize: true }],
-};
+});

@@ -1,7 +1,7 @@
 import { adagradBody } from '../../shaders/adagrad.wgsl.ts';
 import { adagradReference, type AdagradOptions } from '../reference/adagrad.ts';
 import { boolean, check, nonNegative, positive } from '../validate.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /**
  * Adagrad (Duchi et al. 2011), as torch.optim.Adagrad
@@ -12,7 +12,7 @@ import type { OptimizerSpec } from './spec.ts';
  * `sum` starts at initialAccumulatorValue. `epsInsideSqrt: true` gives seeds 000/003's
  * `g / sqrt(sum + eps)`.
  */
-export const adagradSpec: OptimizerSpec<AdagradOptions> = {
+export const adagradSpec = defineSpec<AdagradOptions>()({
   name: 'Adagrad',
   defaults: {
     lr: 1e-2,
@@ -49,4 +49,4 @@ export const adagradSpec: OptimizerSpec<AdagradOptions> = {
     { lr: 0.1, lrDecay: 0.01, initialAccumulatorValue: 0.1, weightDecay: 0.01 },
     { lr: 0.28, epsInsideSqrt: true, eps: 1e-8, maximize: true },
   ],
-};
+});

@@ -1,7 +1,7 @@
 import { adamaxBody } from '../../shaders/adamax.wgsl.ts';
 import { adamaxReference, type AdamaxOptions } from '../reference/adamax.ts';
 import { adamFamilyChecks, check } from '../validate.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /**
  * Adamax, Adam under the infinity norm (Kingma & Ba 2015, section 7), as torch.optim.Adamax
@@ -10,7 +10,7 @@ import type { OptimizerSpec } from './spec.ts';
  *   m <- beta1*m + (1-beta1)*g;   u <- max(beta2*u, |g| + eps)
  *   p <- p - (lr/(1-beta1^t)) * m/u
  */
-export const adamaxSpec: OptimizerSpec<AdamaxOptions> = {
+export const adamaxSpec = defineSpec<AdamaxOptions>()({
   name: 'Adamax',
   defaults: { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false },
   validate: (o) => check('Adamax', o as never, { ...adamFamilyChecks }),
@@ -37,4 +37,4 @@ export const adamaxSpec: OptimizerSpec<AdamaxOptions> = {
     { lr: 0.01 },
     { lr: 0.02, betas: [0.5, 0.9], eps: 1e-3, weightDecay: 0.1, maximize: true },
   ],
-};
+});

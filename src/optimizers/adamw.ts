@@ -1,14 +1,14 @@
 import { adamBody } from '../../shaders/adam.wgsl.ts';
 import { adamwReference, type AdamWOptions } from '../reference/adamw.ts';
 import { adamScalars, adamSpec, adamStates, validateAdam } from './adam.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /**
  * AdamW (Loshchilov & Hutter 2019), as torch.optim.AdamW
  * (https://pytorch.org/docs/stable/generated/torch.optim.AdamW.html): decoupled weight decay
  * `p <- p*(1 - lr*weightDecay)`, then Adam without L2 decay.
  */
-export const adamwSpec: OptimizerSpec<AdamWOptions> = {
+export const adamwSpec = defineSpec<AdamWOptions>()({
   name: 'AdamW',
   defaults: { ...adamSpec.defaults, weightDecay: 1e-2 },
   validate: (o) => validateAdam('AdamW', o),
@@ -21,4 +21,4 @@ export const adamwSpec: OptimizerSpec<AdamWOptions> = {
   l2: false,
   reference: adamwReference,
   testOptions: [{ lr: 0.01 }, { lr: 0.01, amsgrad: true, weightDecay: 0.1, maximize: true }],
-};
+});

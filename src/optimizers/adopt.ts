@@ -1,7 +1,7 @@
 import { adoptBody } from '../../shaders/adopt.wgsl.ts';
 import { adoptReference, type ADOPTOptions } from '../reference/adopt.ts';
 import { adamFamilyChecks, boolean, check } from '../validate.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /**
  * ADOPT, adaptive gradient method that converges with any beta2 (Taniguchi et al., NeurIPS
@@ -12,7 +12,7 @@ import type { OptimizerSpec } from './spec.ts';
  *
  * Weight decay is L2 (`g += weightDecay*p`), or with `decouple` AdamW-style `p -= lr*wd*p`.
  */
-export const adoptSpec: OptimizerSpec<ADOPTOptions> = {
+export const adoptSpec = defineSpec<ADOPTOptions>()({
   name: 'ADOPT',
   defaults: {
     lr: 1e-3,
@@ -68,4 +68,4 @@ export const adoptSpec: OptimizerSpec<ADOPTOptions> = {
     { lr: 0.01, betas: [0.3, 0.99], weightDecay: 0.1, maximize: true },
     { lr: 0.01, weightDecay: 0.1, decouple: true },
   ],
-};
+});

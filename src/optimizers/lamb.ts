@@ -2,7 +2,7 @@ import { lambBody } from '../../shaders/lamb.wgsl.ts';
 import { adamBiasCorrections } from '../reference/adam.ts';
 import { lambReference, type LAMBOptions } from '../reference/lamb.ts';
 import { adamFamilyChecks, check } from '../validate.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /**
  * LAMB (You et al. 2020, https://arxiv.org/abs/1904.00962) in NVIDIA apex FusedLAMB's form: trust
@@ -13,7 +13,7 @@ import type { OptimizerSpec } from './spec.ts';
  *
  * Both norms are computed on the GPU (norm pass, then per-block and per-tensor sums), never read back.
  */
-export const lambSpec: OptimizerSpec<LAMBOptions> = {
+export const lambSpec = defineSpec<LAMBOptions>()({
   name: 'LAMB',
   defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-6, weightDecay: 0.01, maximize: false },
   validate: (o) => check('LAMB', o as never, { ...adamFamilyChecks }),
@@ -52,4 +52,4 @@ export const lambSpec: OptimizerSpec<LAMBOptions> = {
   l2: false,
   reference: lambReference,
   testOptions: [{ lr: 0.01 }, { lr: 0.01, betas: [0.8, 0.99], weightDecay: 0, maximize: true }],
-};
+});

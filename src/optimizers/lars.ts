@@ -1,7 +1,7 @@
 import { larsBody } from '../../shaders/lars.wgsl.ts';
 import { larsReference, type LARSOptions } from '../reference/lars.ts';
 import { boolean, check, nonNegative } from '../validate.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /**
  * LARS (You et al. 2017, https://arxiv.org/abs/1708.03888), weight decay inside the rule:
@@ -11,7 +11,7 @@ import type { OptimizerSpec } from './spec.ts';
  *
  * `lr` has no default, as in the paper's reference implementations: it must be given.
  */
-export const larsSpec: OptimizerSpec<LARSOptions> = {
+export const larsSpec = defineSpec<LARSOptions>()({
   name: 'LARS',
   defaults: { lr: NaN, momentum: 0.9, weightDecay: 0, trustCoefficient: 1e-3, maximize: false },
   validate(o) {
@@ -45,4 +45,4 @@ export const larsSpec: OptimizerSpec<LARSOptions> = {
     { lr: 0.1 },
     { lr: 0.5, momentum: 0.5, weightDecay: 0.01, trustCoefficient: 0.02, maximize: true },
   ],
-};
+});

@@ -1,7 +1,7 @@
 import { lionBody } from '../../shaders/lion.wgsl.ts';
 import { lionReference, type LionOptions } from '../reference/lion.ts';
 import { betas, boolean, check, nonNegative } from '../validate.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /**
  * Lion, EvoLved Sign Momentum (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms",
@@ -10,7 +10,7 @@ import type { OptimizerSpec } from './spec.ts';
  *   c = beta1*m + (1-beta1)*g;   p <- p*(1 - lr*weightDecay) - lr*sign(c)   (sign(0) = 0)
  *   m <- beta2*m + (1-beta2)*g
  */
-export const lionSpec: OptimizerSpec<LionOptions> = {
+export const lionSpec = defineSpec<LionOptions>()({
   name: 'Lion',
   defaults: { lr: 1e-4, betas: [0.9, 0.99], weightDecay: 0, maximize: false },
   validate: (o) =>
@@ -43,4 +43,4 @@ export const lionSpec: OptimizerSpec<LionOptions> = {
     { lr: 1e-3, betas: [0.8, 0.9] },
     { lr: 1e-3, weightDecay: 0.1, maximize: true },
   ],
-};
+});

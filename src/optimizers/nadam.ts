@@ -1,7 +1,7 @@
 import { nadamBody } from '../../shaders/nadam.wgsl.ts';
 import { nadamMu, nadamReference, type NAdamOptions } from '../reference/nadam.ts';
 import { adamFamilyChecks, check, nonNegative } from '../validate.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /**
  * NAdam, Adam with Nesterov momentum (Dozat 2016), as torch.optim.NAdam
@@ -13,7 +13,7 @@ import type { OptimizerSpec } from './spec.ts';
  *
  * muProduct is host state (saved in stateDict as a number); the kernel gets the folded coefficients.
  */
-export const nadamSpec: OptimizerSpec<NAdamOptions> = {
+export const nadamSpec = defineSpec<NAdamOptions>()({
   name: 'NAdam',
   defaults: {
     lr: 2e-3,
@@ -71,4 +71,4 @@ export const nadamSpec: OptimizerSpec<NAdamOptions> = {
       maximize: true,
     },
   ],
-};
+});

@@ -2,7 +2,7 @@ import { radamBody } from '../../shaders/radam.wgsl.ts';
 import { adamBiasCorrections } from '../reference/adam.ts';
 import { radamRectification, radamReference, type RAdamOptions } from '../reference/radam.ts';
 import { adamFamilyChecks, check } from '../validate.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /**
  * RAdam, Adam with a rectified adaptive learning rate (Liu et al. 2020), as torch.optim.RAdam
@@ -16,7 +16,7 @@ import type { OptimizerSpec } from './spec.ts';
  *
  * The branch and r are decided on the host (`rectified`), so one pipeline serves every step.
  */
-export const radamSpec: OptimizerSpec<RAdamOptions> = {
+export const radamSpec = defineSpec<RAdamOptions>()({
   name: 'RAdam',
   defaults: { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maximize: false },
   validate: (o) => check('RAdam', o as never, { ...adamFamilyChecks }),
@@ -61,4 +61,4 @@ export const radamSpec: OptimizerSpec<RAdamOptions> = {
     { lr: 0.01 },
     { lr: 0.01, betas: [0.8, 0.9], eps: 1e-4, weightDecay: 0.1, maximize: true },
   ],
-};
+});

@@ -37,7 +37,7 @@ export const optimizerSpecs = {
 
 export type OptimizerName = keyof typeof optimizerSpecs;
 
-type OptionsOf<S> = S extends OptimizerSpec<infer O> ? O : never;
+type OptionsOf<S> = S extends { readonly defaults: infer O extends object } ? O : never;
 
 /** A constructor `new X(params, options?)` with the spec's options, named after the optimizer. */
 export type OptimizerClass<O extends object> = new (

@@ -1,7 +1,7 @@
 import { rmspropBody } from '../../shaders/rmsprop.wgsl.ts';
 import { rmspropReference, type RMSpropOptions } from '../reference/rmsprop.ts';
 import { boolean, check, nonNegative, positive, unitInterval } from '../validate.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /**
  * RMSprop (Hinton, lecture 6e; centered form after Graves 2013), as torch.optim.RMSprop
@@ -11,7 +11,7 @@ import type { OptimizerSpec } from './spec.ts';
  *   otherwise avg = sqrt(sq) + eps;   momentum > 0: b <- momentum*b + g/avg, p <- p - lr*b
  *   otherwise p <- p - lr*g/avg.      epsInsideSqrt: avg = sqrt(... + eps) (seeds 000/003)
  */
-export const rmspropSpec: OptimizerSpec<RMSpropOptions> = {
+export const rmspropSpec = defineSpec<RMSpropOptions>()({
   name: 'RMSprop',
   defaults: {
     lr: 1e-2,
@@ -67,4 +67,4 @@ export const rmspropSpec: OptimizerSpec<RMSpropOptions> = {
     { lr: 0.01, momentum: 0.5, weightDecay: 0.01, maximize: true },
     { lr: 0.01, centered: true, epsInsideSqrt: true },
   ],
-};
+});

@@ -7,7 +7,7 @@ import {
   type SGDScheduleFreeOptions,
 } from '../reference/schedule-free.ts';
 import { betas, check, nonNegative, positive, unitInterval } from '../validate.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /** Options both schedule-free rules share, with their checks. */
 const scheduleChecks = {
@@ -23,18 +23,16 @@ function nonNegativeInteger(owner: string, name: string, v: unknown): void {
     throw new RangeError(`${owner}: ${name} must be a non-negative integer, got ${String(v)}`);
 }
 
-const fields = [
+/** Scalars both rules' kernels read. */
+const sharedFields = [
   'first',
   'lr',
   'ckp1',
   'yCoef',
-  'beta2',
-  'oneMinusBeta2',
-  'eps',
   'weightDecay',
   'evalWeight',
   'trainWeight',
-];
+] as const;
 
 /**
  * Schedule-Free AdamW (Defazio et al. 2024, https://arxiv.org/abs/2405.15682), as
@@ -43,7 +41,7 @@ const fields = [
  * in eval mode). k, weightSum and lrMax are host state in float64 (saved as step, weightSum,
  * lrMax); see src/reference/schedule-free.ts for the rule.
  */
-export const adamwScheduleFreeSpec: OptimizerSpec<AdamWScheduleFreeOptions> = {
+export const adamwScheduleFreeSpec = defineSpec<AdamWScheduleFreeOptions>()({
   name: 'AdamWScheduleFree',
   defaults: {
     lr: 0.0025,
@@ -60,7 +58,7 @@ export const adamwScheduleFreeSpec: OptimizerSpec<AdamWScheduleFreeOptions> = {
   states: () => ({ z: 0, expAvgSq: 0 }),
   hostState: { weightSum: 0, lrMax: -1 },
   fresh: { first: 'z' },
-  fields,
+  fields: [...sharedFields, 'beta2', 'oneMinusBeta2', 'eps'],
   scalars(o, state) {
     const [beta1, beta2] = o.betas;
     const { lr, ckp1 } = scheduleFreeStep(state, o, (k) => Math.sqrt(1 - beta2 ** (k + 1)));
@@ -85,14 +83,14 @@ export const adamwScheduleFreeSpec: OptimizerSpec<AdamWScheduleFreeOptions> = {
     { lr: 0.01 },
     { lr: 0.02, betas: [0.8, 0.99], weightDecay: 0.1, warmupSteps: 5, r: 0.5, weightLrPower: 1 },
   ],
-};
+});
 
 /**
  * Schedule-Free SGD (Defazio et al. 2024), as facebookresearch/schedule_free's SGDScheduleFree:
  * L2 decay at y, then the schedule-free interpolation with `momentum` as beta. Modes as
  * AdamWScheduleFree.
  */
-export const sgdScheduleFreeSpec: OptimizerSpec<SGDScheduleFreeOptions> = {
+export const sgdScheduleFreeSpec = defineSpec<SGDScheduleFreeOptions>()({
   name: 'SGDScheduleFree',
   defaults: { lr: 1.0, momentum: 0.9, weightDecay: 0, warmupSteps: 0, r: 0, weightLrPower: 2 },
   validate: (o) => {
@@ -106,7 +104,7 @@ export const sgdScheduleFreeSpec: OptimizerSpec<SGDScheduleFreeOptions> = {
   states: () => ({ z: 0 }),
   hostState: { weightSum: 0, lrMax: -1 },
   fresh: { first: 'z' },
-  fields,
+  fields: sharedFields,
   scalars(o, state) {
     const { lr, ckp1 } = scheduleFreeStep(state, o, () => 1);
     return {
@@ -127,4 +125,4 @@ export const sgdScheduleFreeSpec: OptimizerSpec<SGDScheduleFreeOptions> = {
     { lr: 0.1 },
     { lr: 0.2, momentum: 0.5, weightDecay: 0.05, warmupSteps: 4, r: 1, weightLrPower: 0 },
   ],
-};
+});

@@ -1,7 +1,7 @@
 import { sgdBody } from '../../shaders/sgd.wgsl.ts';
 import { sgdReference, type SGDOptions } from '../reference/sgd.ts';
 import { boolean, check, nonNegative } from '../validate.ts';
-import type { OptimizerSpec } from './spec.ts';
+import { defineSpec } from './spec.ts';
 
 /**
  * Stochastic gradient descent with momentum, dampening and Nesterov momentum, as torch.optim.SGD
@@ -13,7 +13,7 @@ import type { OptimizerSpec } from './spec.ts';
  *
  * Seed article 004's `v = beta*v + (1-beta)*dW` is `dampening = momentum`.
  */
-export const sgdSpec: OptimizerSpec<SGDOptions> = {
+export const sgdSpec = defineSpec<SGDOptions>()({
   name: 'SGD',
   defaults: {
     lr: 1e-3,
@@ -61,4 +61,4 @@ export const sgdSpec: OptimizerSpec<SGDOptions> = {
     { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 },
     { lr: 0.1, momentum: 0.5, weightDecay: 0.1, maximize: true },
   ],
-};
+});

@@ -1,4 +1,7 @@
+import type { Variant } from '../../shaders/layout.ts';
 import type { ReferenceOptimizer } from '../reference/types.ts';
+
+export type { Variant } from '../../shaders/layout.ts';
 
 /** Per-tensor host state: the step count plus any scalar state (NAdam's muProduct). */
 export interface HostState {
@@ -6,15 +9,12 @@ export interface HostState {
   [name: string]: number;
 }
 
-import type { Variant } from '../../shaders/layout.ts';
-export type { Variant } from '../../shaders/layout.ts';
-
 /**
  * Everything that makes one optimizer: options, checks, state, host-side scalars, kernel math and
  * the float64 reference. The engine turns a spec into GPU work (see optimizer.ts); a new optimizer
  * is one spec file, one shader file and one registry line.
  */
-export interface OptimizerSpec<O extends object> {
+export interface OptimizerSpec<O extends object, F extends string = string, R extends F = never> {
   readonly name: string;
   /** Every option with its PyTorch default (NaN for a required option). */
   readonly defaults: O;
@@ -26,19 +26,22 @@ export interface OptimizerSpec<O extends object> {
   states(options: O): Record<string, number>;
   /** Host scalar state carried across steps and saved in stateDict (besides `step`), with initial values. */
   readonly hostState?: Record<string, number>;
-  /** The per-tensor scalars the kernel reads as `h.<field>`. */
-  readonly fields: readonly string[];
+  /**
+   * The per-tensor scalars the kernel reads as `h.<field>`: one typed list, so `scalars` must
+   * return exactly these keys (but the `fresh` ones) or the spec does not compile.
+   */
+  readonly fields: readonly F[];
   /**
    * Advances `state` by one step (state.step += 1 first) and returns this step's kernel scalars,
    * computed in float64. A pure function of the options and the state: the engine calls it for
    * each step count the GPU may be at (see src/step-clock.ts).
    */
-  scalars(options: O, state: HostState): Record<string, number>;
+  scalars(options: O, state: HostState): Record<Exclude<F, R>, number>;
   /**
    * Fields decided on the GPU instead: 1 while the named state buffer has not been written by
    * any applied step, else 0 (SGD's "first step of the momentum buffer").
    */
-  readonly fresh?: Readonly<Record<string, string>>;
+  readonly fresh?: Readonly<Record<R, string>>;
   /**
    * WGSL statements updating `p` and the state variables from `g`; see shaders/common.wgsl.ts.
    * With `norms`, it is also called with `variant.normPass` true, and must then assign the
@@ -64,4 +67,14 @@ export interface OptimizerSpec<O extends object> {
    * step chains more roundings, with the reason next to the number.
    */
   readonly accuracyFactor?: number;
+}
+
+/**
+ * Declares a spec with its field names inferred as literals, so that a key missing from (or
+ * extra in) what `scalars` returns is a compile error: `defineSpec<AdamOptions>()({ ... })`.
+ */
+export function defineSpec<O extends object>() {
+  return <const F extends string, R extends F = never>(
+    spec: OptimizerSpec<O, F, R>,
+  ): OptimizerSpec<O, F, R> => spec;
 }
