@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { dawnEnvironment } from './test/setup/dawn.ts';
 
 /**
  * One config for the library build (`npm run build`), the demo/test dev server and vitest.
@@ -24,6 +25,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // GPU files share one software GPU (SwiftShader) on a small machine: run files one at a time.
     fileParallelism: false,
+    // Test workers are spawned with it: the Node GPU suite (test/node) finds a Vulkan for Dawn.
+    env: dawnEnvironment().env,
     reporters: ['default', './test/setup/summary-reporter.ts'],
   },
 });
