@@ -5,6 +5,7 @@
  */
 import { createEngine, type Engine, type PlanningLimits } from '../../src/engine.ts';
 import * as api from '../../src/index.ts';
+import { runAddParamGroupCase, type AddGroupCase } from './add-param-group.ts';
 import { runOptimizerCase as runCase, type OptimizerCase } from './cases.ts';
 import { compareStep } from './compare.ts';
 import { rejectTrial } from './reject.ts';
@@ -30,6 +31,11 @@ export function runOptimizerCase(c: OptimizerCase) {
   return runCase(c, engineFor);
 }
 
+/** Runs one addParamGroup case on this page's engines (see add-param-group.ts). */
+export function runAddGroupCase(c: AddGroupCase) {
+  return runAddParamGroupCase(c, engineFor);
+}
+
 declare global {
   interface Window {
     harness: typeof harness;
@@ -37,6 +43,13 @@ declare global {
     webgpuOptim: typeof api;
   }
 }
-const harness = { runOptimizerCase, engineFor, compareStep, rejectTrial, countingDevice };
+const harness = {
+  runOptimizerCase,
+  runAddGroupCase,
+  engineFor,
+  compareStep,
+  rejectTrial,
+  countingDevice,
+};
 window.webgpuOptim = api;
 window.harness = harness;
