@@ -24,4 +24,6 @@ for (const path of walk(process.argv[2] ?? 'dist')) {
     files++;
   }
 }
-console.log(`[dts-extensions] rewrote relative .ts specifiers to .js in ${files} declaration files`);
+console.log(
+  `[dts-extensions] rewrote relative .ts specifiers to .js in ${files} declaration files`,
+);
