@@ -8,7 +8,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer';
 import { createServer } from 'vite';
+import { spawnSync } from 'node:child_process';
 import { chromiumArgs, chromiumPath } from '../test/setup/browser.ts';
+import { dawnEnvironment } from '../test/setup/dawn.ts';
+import { nodeBench } from './node.ts';
 import { CPU_MAX_SIZE, formatSize, parseSize, repetitions, withinBudget } from './config.ts';
 import type { Bench } from './page.ts';
 import { figures, fmt, markdown, modelFigures, svg, type Results, type Row } from './report.ts';
@@ -32,6 +35,8 @@ const root = resolve(here, '..');
 
 interface Flags {
   adapter: 'default' | 'compat';
+  /** Where the engine runs: headless Chromium, or Node on Dawn (the `webgpu` package). */
+  runtime: 'browser' | 'node';
   sizes: number[];
   optimizers?: string[];
   quick: boolean;
@@ -44,7 +49,7 @@ interface Flags {
   out: string;
 }
 
-const USAGE = `usage: npm run bench -- [--adapter default|compat] [--sizes 1M,16M,64M] [--optimizers Adam,SGD]
+const USAGE = `usage: npm run bench -- [--runtime browser|node] [--adapter default|compat] [--sizes 1M,16M,64M] [--optimizers Adam,SGD]
                         [--quick] [--no-tfjs] [--no-cpu] [--no-model] [--model-tensors 1000]
                         [--model-size 16M] [--model-optimizers Adam,SGD] [--out bench/results]`;
 
@@ -52,6 +57,7 @@ function parseFlags(argv: string[]): Flags {
   const args = argv.filter((a) => a !== '--' && !/bench[/\\]run\.ts$/.test(a));
   const flags: Flags = {
     adapter: 'default',
+    runtime: 'browser',
     sizes: [],
     quick: false,
     tfjs: true,
@@ -84,6 +90,13 @@ function parseFlags(argv: string[]): Flags {
         if (v !== 'default' && v !== 'compat')
           throw new RangeError(`bench: --adapter must be default or compat, got '${v}'`);
         flags.adapter = v;
+        break;
+      }
+      case '--runtime': {
+        const v = value();
+        if (v !== 'browser' && v !== 'node')
+          throw new RangeError(`bench: --runtime must be browser or node, got '${v}'`);
+        flags.runtime = v;
         break;
       }
       case '--sizes':
@@ -129,6 +142,8 @@ function parseFlags(argv: string[]): Flags {
         throw new RangeError(`bench: unknown flag '${a}'\n${USAGE}`);
     }
   }
+  // TF.js's WebGPU backend needs a browser.
+  if (flags.runtime === 'node') flags.tfjs = false;
   flags.sizes = (sizes ?? (flags.quick ? '1M' : '1M,16M,64M')).split(',').map(parseSize);
   flags.modelSize = parseSize(modelSize ?? (flags.quick ? '4M' : '16M'));
   return flags;
@@ -141,11 +156,29 @@ const slug = (s: string) =>
     .replace(/^-|-$/g, '')
     .slice(0, 60) || 'adapter';
 
+/** Set in the child that `--runtime node` starts with Dawn's environment (see test/setup/dawn.ts). */
+const NODE_CHILD = 'WEBGPU_OPTIM_BENCH_NODE_CHILD';
+
 async function main() {
   const flags = parseFlags(process.argv.slice(2));
   const started = Date.now();
   const log = (line: string) =>
     console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  if (flags.runtime === 'node' && !process.env[NODE_CHILD]) {
+    // The Vulkan loader path must be in the environment when the process starts: run the
+    // benchmark in a child that has it.
+    const dawn = dawnEnvironment();
+    log(`runtime node (Dawn): ${dawn.note}`);
+    const cli = join(root, 'node_modules/vite-node/vite-node.mjs');
+    const args = [cli, join(here, 'run.ts'), ...process.argv.slice(2)];
+    const child = spawnSync(process.execPath, args, {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, ...dawn.env, [NODE_CHILD]: '1' },
+    });
+    process.exit(child.status ?? 1);
+  }
+  if (flags.runtime === 'node') return runInNode(flags, log, started);
 
   // Our own dev server (not test/setup's) so that the page is cross-origin isolated: that gives
   // performance.now() 5 us resolution instead of 100 us, which the host-encode figure needs.
@@ -203,7 +236,9 @@ async function main() {
     // error and the run goes on in a fresh page.
     const call = async <K extends keyof Bench>(name: K, ...args: Parameters<Bench[K]>) => {
       try {
-        return await withTimeout(evaluate(name, args), CALL_TIMEOUT_S, 'no answer');
+        return (await withTimeout(evaluate(name, args), CALL_TIMEOUT_S, 'no answer')) as Awaited<
+          ReturnType<Bench[K]>
+        >;
       } catch (e) {
         const error = `page failed: ${e instanceof Error ? e.message : String(e)}`;
         log(`${name}(${args.join(', ')}): ${error}; reopening the page`);
@@ -222,171 +257,201 @@ async function main() {
       }
     };
 
-    const env = await evaluate('init', []);
-    log(
-      `adapter: ${env.adapter} (${env.featureLevel}); features: ${env.features.join(', ') || 'none'}`,
-    );
-    log(
-      `limits: page ${formatSize(env.limits.pageElements)} elements, ${env.limits.maxComputeWorkgroupsPerDimension} workgroups/dim; timer ${fmt(env.timerResolutionMs)} ms${env.crossOriginIsolated ? '' : ' (not cross-origin isolated)'}`,
-    );
-    const names = flags.optimizers ?? env.optimizers;
-    for (const n of names) {
-      if (!env.optimizers.includes(n))
-        throw new RangeError(
-          `bench: unknown optimizer '${n}'; the registry has ${env.optimizers.join(', ')}`,
-        );
-    }
-    const command = `npm run bench${
-      process.argv.length > 2
-        ? ' -- ' +
-          process.argv
-            .slice(2)
-            .filter((a) => a !== '--')
-            .join(' ')
-        : ''
-    }`;
-    const results: Results = {
-      date: new Date().toISOString().slice(0, 10),
-      adapter: env.adapter,
-      featureLevel: env.featureLevel,
-      environment: {
-        ...env,
-        chromiumArgs: chromiumArgs(flags.adapter),
-        flags,
-        cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
-        loadAverageAtStart: loadavg(),
-      },
-      command,
-      rows: [],
-      model: [],
-    };
-
-    // Slow steps (large sizes, slow optimizers) get fewer repetitions: predicted from the last
-    // smaller size of the same optimizer and subject.
-    const budgetMs = flags.quick ? 5_000 : 20_000;
-    const last = new Map<string, { size: number; ms: number }>();
-    const plan = (key: string, size: number, base: { warmup: number; reps: number }) => {
-      const prev = last.get(key);
-      return withinBudget(base, prev && (prev.ms * size) / prev.size, budgetMs);
-    };
-    const remember = (key: string, size: number, ms: number | undefined) => {
-      if (ms !== undefined) last.set(key, { size, ms });
-    };
-
-    let incomplete: string | undefined;
-    try {
-      // The first measurements of a fresh browser run slow (shader compiler threads, first touch of
-      // memory): one discarded run first.
-      await call('runOptimizer', names[0]!, Math.min(...flags.sizes), 1, 3);
-      log('warm-up run done (discarded)');
-
-      const total = flags.sizes.length * names.length;
-      let k = 0;
-      for (const size of [...flags.sizes].sort((a, b) => a - b)) {
-        const base = repetitions(size, flags.quick);
-        for (const name of names) {
-          const tag = `[${String(++k).padStart(2)}/${total}] ${name} ${formatSize(size)}`;
-          const { warmup, reps } = plan(`ours/${name}`, size, base);
-          const ours = await call('runOptimizer', name, size, warmup, reps);
-          const row: Row = { optimizer: name, size, warmup, reps, ours };
-          results.rows.push(row);
-          let f = figures(row);
-          remember(`ours/${name}`, size, f.oursWall);
-          log(
-            `${tag} ours: ${'error' in ours ? ours.error : `${fmt(f.oursWall)} ms wall, ${fmt(f.oursGpu)} ms GPU (${warmup}+${reps} steps)`}`,
-          );
-          if ('states' in ours) {
-            const stream = (row.stream = ours.stream ?? { error: 'not run' });
-            delete ours.stream;
-            f = figures(row);
-            log(
-              `${tag} stream (${ours.states} state buffers, timed in turns with ours): ${'error' in stream ? stream.error : 'na' in stream ? stream.na : `${fmt(f.streamWall)} ms wall, ${fmt(f.streamGpu)} ms GPU; roofline ${fmt(f.roofline)} GPU, ${fmt(f.rooflineWall)} wall`}`,
-            );
-          }
-          if (flags.tfjs) {
-            const r = plan(`tfjs/${name}`, size, base);
-            const t = (row.tfjs = await call('runTfjs', name, size, r.warmup, r.reps));
-            f = figures(row);
-            remember(`tfjs/${name}`, size, f.tfWall);
-            log(
-              `${tag} TF.js: ${'na' in t ? `n/a (${t.na})` : 'error' in t ? t.error : `${fmt(f.tfWall)} ms wall, ${fmt(f.tfGpu)} ms GPU (${r.warmup}+${r.reps} steps); ours ${fmt(f.vsTfjs)}× faster`}`,
-            );
-          }
-          if (flags.cpu && size <= CPU_MAX_SIZE) {
-            const c = (row.cpu = await call(
-              'runReference',
-              name,
-              size,
-              1,
-              size <= 2 ** 20 ? 3 : 1,
-            ));
-            f = figures(row);
-            log(
-              `${tag} CPU float64 reference: ${'na' in c ? `n/a (${c.na})` : 'error' in c ? c.error : `${fmt(f.cpu)} ms (median of ${c.ms.length} after 1 warm-up); ours ${fmt(f.vsCpu)}× faster`}`,
-            );
-          } else if (flags.cpu) {
-            row.cpu = {
-              na: `not measured above ${formatSize(CPU_MAX_SIZE)} (float64 buffers in the page)`,
-            };
-          }
-        }
-      }
-
-      if (flags.model) {
-        const modelNames = flags.modelOptimizers ?? names;
-        const { warmup, reps } = repetitions(flags.modelSize, flags.quick);
-        // Host timing wants a few more samples; the first step plans 1000 tensors, so one more warm-up.
-        const base = { warmup: warmup + 1, reps: Math.max(reps, flags.quick ? 5 : 9) };
-        for (const name of modelNames) {
-          // Two subjects in turns (tensors, flat): half the budget each; always one warm-up step,
-          // as the first one plans and compiles.
-          const prev = last.get(`ours/${name}`);
-          const r = withinBudget(
-            base,
-            prev && (prev.ms * flags.modelSize) / prev.size,
-            budgetMs / 2,
-          );
-          r.warmup = Math.max(1, r.warmup);
-          const result = await call(
-            'runModel',
-            name,
-            flags.modelTensors,
-            flags.modelSize,
-            r.warmup,
-            r.reps,
-          );
-          const m = { optimizer: name, warmup: r.warmup, reps: r.reps, result };
-          results.model.push(m);
-          const f = modelFigures(m);
-          log(
-            `model ${name}: ${f ? `${flags.modelTensors} tensors ${fmt(f.manyWall)} ms vs flat ${fmt(f.flatWall)} ms wall (ratio ${fmt(f.ratioWall)}, GPU ${fmt(f.ratioGpu)}); host encode ${fmt(f.hostMany)} ms (flat ${fmt(f.hostFlat)} ms); ${r.warmup}+${r.reps} steps` : 'error' in result ? result.error : ''}`,
-          );
-        }
-      }
-    } catch (e) {
-      incomplete = e instanceof Error ? e.message : String(e);
-      results.incomplete = incomplete;
-      log(`stopped: ${incomplete}; writing what was measured`);
-    }
-
-    results.seconds = (Date.now() - started) / 1000;
-    results.environment.loadAverageAtEnd = loadavg();
-    const md = markdown(results);
-    console.log(`\n${md}`);
-    mkdirSync(flags.out, { recursive: true });
-    const base = join(
-      flags.out,
-      `${slug(env.adapter)}${flags.adapter === 'compat' ? '-compat' : ''}-${results.date}`,
-    );
-    writeFileSync(`${base}.json`, JSON.stringify(results, null, 1) + '\n');
-    writeFileSync(`${base}.md`, md);
-    writeFileSync(`${base}.svg`, svg(results) + '\n');
-    log(`wrote ${base}.{json,md,svg}`);
-    if (incomplete) process.exitCode = 1;
+    await measureAll(flags, log, started, evaluate, call as unknown as Call);
   } finally {
     await browser.close();
     await server.close();
   }
+}
+
+type Evaluate = <K extends keyof Bench>(
+  name: K,
+  args: unknown[],
+) => Promise<Awaited<ReturnType<Bench[K]>>>;
+type Call = <K extends keyof Bench>(
+  name: K,
+  ...args: Parameters<Bench[K]>
+) => Promise<Awaited<ReturnType<Bench[K]>>>;
+
+/** Every measurement of the run, through `evaluate`/`call` (a page, or Node), then the reports. */
+async function measureAll(
+  flags: Flags,
+  log: (line: string) => void,
+  started: number,
+  evaluate: Evaluate,
+  call: Call,
+): Promise<void> {
+  const env = await evaluate('init', []);
+  log(
+    `adapter: ${env.adapter} (${env.featureLevel}); features: ${env.features.join(', ') || 'none'}`,
+  );
+  log(
+    `limits: page ${formatSize(env.limits.pageElements)} elements, ${env.limits.maxComputeWorkgroupsPerDimension} workgroups/dim; timer ${fmt(env.timerResolutionMs)} ms${env.crossOriginIsolated ? '' : ' (not cross-origin isolated)'}`,
+  );
+  const names = flags.optimizers ?? env.optimizers;
+  for (const n of names) {
+    if (!env.optimizers.includes(n))
+      throw new RangeError(
+        `bench: unknown optimizer '${n}'; the registry has ${env.optimizers.join(', ')}`,
+      );
+  }
+  const command = `npm run bench${
+    process.argv.length > 2
+      ? ' -- ' +
+        process.argv
+          .slice(2)
+          .filter((a) => a !== '--')
+          .join(' ')
+      : ''
+  }`;
+  const results: Results = {
+    date: new Date().toISOString().slice(0, 10),
+    adapter: env.adapter,
+    featureLevel: env.featureLevel,
+    environment: {
+      ...env,
+      runtime: flags.runtime,
+      ...(flags.runtime === 'browser' ? { chromiumArgs: chromiumArgs(flags.adapter) } : {}),
+      flags,
+      cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+      loadAverageAtStart: loadavg(),
+    },
+    command,
+    rows: [],
+    model: [],
+  };
+
+  // Slow steps (large sizes, slow optimizers) get fewer repetitions: predicted from the last
+  // smaller size of the same optimizer and subject.
+  const budgetMs = flags.quick ? 5_000 : 20_000;
+  const last = new Map<string, { size: number; ms: number }>();
+  const plan = (key: string, size: number, base: { warmup: number; reps: number }) => {
+    const prev = last.get(key);
+    return withinBudget(base, prev && (prev.ms * size) / prev.size, budgetMs);
+  };
+  const remember = (key: string, size: number, ms: number | undefined) => {
+    if (ms !== undefined) last.set(key, { size, ms });
+  };
+
+  let incomplete: string | undefined;
+  try {
+    // The first measurements of a fresh browser run slow (shader compiler threads, first touch of
+    // memory): one discarded run first.
+    await call('runOptimizer', names[0]!, Math.min(...flags.sizes), 1, 3);
+    log('warm-up run done (discarded)');
+
+    const total = flags.sizes.length * names.length;
+    let k = 0;
+    for (const size of [...flags.sizes].sort((a, b) => a - b)) {
+      const base = repetitions(size, flags.quick);
+      for (const name of names) {
+        const tag = `[${String(++k).padStart(2)}/${total}] ${name} ${formatSize(size)}`;
+        const { warmup, reps } = plan(`ours/${name}`, size, base);
+        const ours = await call('runOptimizer', name, size, warmup, reps);
+        const row: Row = { optimizer: name, size, warmup, reps, ours };
+        results.rows.push(row);
+        let f = figures(row);
+        remember(`ours/${name}`, size, f.oursWall);
+        log(
+          `${tag} ours: ${'error' in ours ? ours.error : `${fmt(f.oursWall)} ms wall, ${fmt(f.oursGpu)} ms GPU (${warmup}+${reps} steps)`}`,
+        );
+        if ('states' in ours) {
+          const stream = (row.stream = ours.stream ?? { error: 'not run' });
+          delete ours.stream;
+          f = figures(row);
+          log(
+            `${tag} stream (${ours.states} state buffers, timed in turns with ours): ${'error' in stream ? stream.error : 'na' in stream ? stream.na : `${fmt(f.streamWall)} ms wall, ${fmt(f.streamGpu)} ms GPU; roofline ${fmt(f.roofline)} GPU, ${fmt(f.rooflineWall)} wall`}`,
+          );
+        }
+        if (flags.tfjs) {
+          const r = plan(`tfjs/${name}`, size, base);
+          const t = (row.tfjs = await call('runTfjs', name, size, r.warmup, r.reps));
+          f = figures(row);
+          remember(`tfjs/${name}`, size, f.tfWall);
+          log(
+            `${tag} TF.js: ${'na' in t ? `n/a (${t.na})` : 'error' in t ? t.error : `${fmt(f.tfWall)} ms wall, ${fmt(f.tfGpu)} ms GPU (${r.warmup}+${r.reps} steps); ours ${fmt(f.vsTfjs)}× faster`}`,
+          );
+        }
+        if (flags.cpu && size <= CPU_MAX_SIZE) {
+          const c = (row.cpu = await call('runReference', name, size, 1, size <= 2 ** 20 ? 3 : 1));
+          f = figures(row);
+          log(
+            `${tag} CPU float64 reference: ${'na' in c ? `n/a (${c.na})` : 'error' in c ? c.error : `${fmt(f.cpu)} ms (median of ${c.ms.length} after 1 warm-up); ours ${fmt(f.vsCpu)}× faster`}`,
+          );
+        } else if (flags.cpu) {
+          row.cpu = {
+            na: `not measured above ${formatSize(CPU_MAX_SIZE)} (float64 buffers in the page)`,
+          };
+        }
+      }
+    }
+
+    if (flags.model) {
+      const modelNames = flags.modelOptimizers ?? names;
+      const { warmup, reps } = repetitions(flags.modelSize, flags.quick);
+      // Host timing wants a few more samples; the first step plans 1000 tensors, so one more warm-up.
+      const base = { warmup: warmup + 1, reps: Math.max(reps, flags.quick ? 5 : 9) };
+      for (const name of modelNames) {
+        // Two subjects in turns (tensors, flat): half the budget each; always one warm-up step,
+        // as the first one plans and compiles.
+        const prev = last.get(`ours/${name}`);
+        const r = withinBudget(base, prev && (prev.ms * flags.modelSize) / prev.size, budgetMs / 2);
+        r.warmup = Math.max(1, r.warmup);
+        const result = await call(
+          'runModel',
+          name,
+          flags.modelTensors,
+          flags.modelSize,
+          r.warmup,
+          r.reps,
+        );
+        const m = { optimizer: name, warmup: r.warmup, reps: r.reps, result };
+        results.model.push(m);
+        const f = modelFigures(m);
+        log(
+          `model ${name}: ${f ? `${flags.modelTensors} tensors ${fmt(f.manyWall)} ms vs flat ${fmt(f.flatWall)} ms wall (ratio ${fmt(f.ratioWall)}, GPU ${fmt(f.ratioGpu)}); host encode ${fmt(f.hostMany)} ms (flat ${fmt(f.hostFlat)} ms); ${r.warmup}+${r.reps} steps` : 'error' in result ? result.error : ''}`,
+        );
+      }
+    }
+  } catch (e) {
+    incomplete = e instanceof Error ? e.message : String(e);
+    results.incomplete = incomplete;
+    log(`stopped: ${incomplete}; writing what was measured`);
+  }
+
+  results.seconds = (Date.now() - started) / 1000;
+  results.environment.loadAverageAtEnd = loadavg();
+  const md = markdown(results);
+  console.log(`\n${md}`);
+  mkdirSync(flags.out, { recursive: true });
+  const base = join(
+    flags.out,
+    `${slug(env.adapter)}${flags.adapter === 'compat' ? '-compat' : ''}${flags.runtime === 'node' ? '-node' : ''}-${results.date}`,
+  );
+  writeFileSync(`${base}.json`, JSON.stringify(results, null, 1) + '\n');
+  writeFileSync(`${base}.md`, md);
+  writeFileSync(`${base}.svg`, svg(results) + '\n');
+  log(`wrote ${base}.{json,md,svg}`);
+  if (incomplete) process.exitCode = 1;
+}
+
+/** `--runtime node`: the same measurements called directly, in this process, on Dawn. */
+async function runInNode(flags: Flags, log: (line: string) => void, started: number) {
+  const bench = await nodeBench();
+  const evaluate: Evaluate = (name, args) =>
+    (bench[name] as (...x: unknown[]) => Promise<never>)(...args);
+  const call = (async <K extends keyof Bench>(name: K, ...args: Parameters<Bench[K]>) => {
+    try {
+      return (await withTimeout(evaluate(name, args), CALL_TIMEOUT_S, 'no answer')) as Awaited<
+        ReturnType<Bench[K]>
+      >;
+    } catch (e) {
+      return { error: `failed: ${e instanceof Error ? e.message : String(e)}` } as never;
+    }
+  }) as unknown as Call;
+  await measureAll(flags, log, started, evaluate, call);
+  // Dawn keeps the process alive while its device lives.
+  process.exit(process.exitCode ?? 0);
 }
 
 main().catch((e) => {

@@ -59,7 +59,7 @@ export async function readStateDict<O extends object>(opt: Optimizer<O>): Promis
   const state: StateDict['state'] = {};
   const reads: Array<{ i: number; name: string; runs: Run[]; length: number }> = [];
   opt.tensors.forEach((t, i) => {
-    const now = opt.stateOf(i);
+    const now = opt.tensorState(i);
     state[i] = { ...now.host };
     for (const name of now.touched)
       reads.push({ i, name, runs: opt.stateRuns(i, name), length: t.param.length });
@@ -72,6 +72,24 @@ export async function readStateDict<O extends object>(opt: Optimizer<O>): Promis
   const values = await readTensors(opt.engine, reads);
   reads.forEach((r, k) => (state[r.i]![r.name] = values[k]!));
   return { optimizer: opt.spec.name, state, paramGroups };
+}
+
+/** One tensor's entry of stateDict().state (step, scalars, state buffers), read from the GPU. */
+export async function readTensorState<O extends object>(
+  opt: Optimizer<O>,
+  i: number,
+): Promise<StateDict['state'][number]> {
+  await opt.settle();
+  const now = opt.tensorState(i);
+  const names = [...now.touched];
+  const length = opt.tensors[i]!.param.length;
+  const values = await readTensors(
+    opt.engine,
+    names.map((name) => ({ runs: opt.stateRuns(i, name), length })),
+  );
+  const entry: StateDict['state'][number] = { ...now.host };
+  names.forEach((name, k) => (entry[name] = values[k]!));
+  return entry;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

@@ -105,6 +105,8 @@ export class Engine {
     private readonly ownsDevice: boolean,
     limits: Partial<PlanningLimits> = {},
     pageBytes = DEFAULT_PAGE_BYTES,
+    /** @internal Dawn's GPU object when the engine created it: kept alive as long as the device. */
+    readonly provider?: GPU,
   ) {
     this.queue = device.queue;
     this.limits = planningLimits(device.limits, limits);
@@ -531,18 +533,62 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     return new Engine(options.device, 'shared device', false, options.limits, options.pageBytes);
   }
   const gpu = options.gpu ?? (typeof navigator === 'undefined' ? undefined : navigator.gpu);
-  if (!gpu) {
+  if (gpu) return engineOn(gpu, options);
+  if (!isNode()) {
     throw new WebGPUUnavailableError(
       'WebGPU is not available here (navigator.gpu is undefined): use a browser with WebGPU enabled, in a secure context (https or localhost)',
     );
   }
+  const dawn = await loadDawn();
+  // The engine keeps Dawn's GPU object: once it is collected, Dawn's instance goes with it and
+  // the device's callbacks crash the process.
+  return engineOn(dawn, options, dawn);
+}
+
+/** Node, Deno and Bun all set process.versions.node; browsers (and workers) do not. */
+function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
+/** The `webgpu` npm package (Dawn), an optional peer dependency. */
+interface DawnModule {
+  create(flags: string[]): GPU;
+}
+
+/** Imports Dawn (`webgpu`) and creates its GPU object, or says why it cannot. */
+async function loadDawn(): Promise<GPU> {
+  // A specifier in a variable: bundlers must neither bundle Dawn's native module into the browser
+  // build nor fail on it; Node resolves it from the caller's node_modules at run time.
+  const specifier = 'webgpu';
+  let dawn: DawnModule;
+  try {
+    dawn = (await import(/* @vite-ignore */ specifier)) as DawnModule;
+  } catch (e) {
+    throw new WebGPUUnavailableError(
+      `WebGPU is not available here: navigator.gpu is undefined and the 'webgpu' package (Dawn for Node) could not be loaded (${(e as Error).message}); install it with \`npm install webgpu\`, or pass createEngine({ gpu }) any object shaped like navigator.gpu`,
+    );
+  }
+  try {
+    return dawn.create([]);
+  } catch (e) {
+    throw new WebGPUUnavailableError(
+      `the 'webgpu' package (Dawn) failed to start: ${(e as Error).message}`,
+    );
+  }
+}
+
+/** Requests an adapter and a device from `gpu` (navigator.gpu or Dawn's) and builds the engine. */
+async function engineOn(gpu: GPU, options: EngineOptions, provider?: GPU): Promise<Engine> {
   const adapterOptions: GPURequestAdapterOptions & { featureLevel?: string } = {};
   if (options.featureLevel) adapterOptions.featureLevel = options.featureLevel;
   if (options.powerPreference) adapterOptions.powerPreference = options.powerPreference;
   const adapter = await gpu.requestAdapter(adapterOptions);
   if (!adapter) {
     throw new WebGPUUnavailableError(
-      'WebGPU is enabled but no GPU adapter was found (navigator.gpu.requestAdapter() returned null)',
+      provider
+        ? "Dawn (the 'webgpu' package) found no GPU adapter (requestAdapter() returned null): on Linux it needs the Vulkan loader (libvulkan.so.1) and a Vulkan driver; without a GPU, a software one (README: Node)"
+        : 'WebGPU is enabled but no GPU adapter was found (navigator.gpu.requestAdapter() returned null)',
     );
   }
   const wanted = [
@@ -572,7 +618,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') ||
     'unknown adapter';
   try {
-    return new Engine(device, description, true, options.limits, options.pageBytes);
+    return new Engine(device, description, true, options.limits, options.pageBytes, provider);
   } catch (e) {
     device.destroy();
     throw e;

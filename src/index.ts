@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /** webgpu-optim's public API (see shared/API.md): torch.optim in camelCase, on WebGPU. */
 export { createEngine, Engine } from './engine.ts';
 export type { EngineOptions, ParameterOptions, PlanningLimits, WrapOptions } from './engine.ts';

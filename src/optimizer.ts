@@ -1,5 +1,5 @@
 import { packParameters } from './arena.ts';
-import { readStateDict, validateStateDict, type StateDict } from './checkpoint.ts';
+import { readStateDict, readTensorState, validateStateDict, type StateDict } from './checkpoint.ts';
 import type { Engine } from './engine.ts';
 import { DisposedError } from './errors.ts';
 import { Launcher, type KernelVariant } from './launcher.ts';
@@ -189,10 +189,11 @@ export class Optimizer<O extends object> {
    * @internal The host's view of tensor i's state, as of the last settle(): the GPU's step count
    * and touched states, and the host scalars of that step.
    */
-  stateOf(i: number): TensorState {
+  tensorState(i: number): TensorState {
     const cls = this.tensors[i]!.cls;
     const reading = this.settled;
-    if (!reading) return { host: cls.chain[0]!, touched: new Set(cls.initialized) };
+    if (!reading || reading.steps[cls.index] === undefined)
+      return { host: cls.chain[0]!, touched: new Set(cls.initialized) };
     const step = reading.steps[cls.index]!;
     const host = cls.chain[step - cls.origin];
     if (!host) throw new Error(`${this.spec.name}: no host state for step ${step} (internal)`);
@@ -200,6 +201,75 @@ export class Optimizer<O extends object> {
     for (const [name, bit] of this.stateBits)
       if (reading.touched[cls.index]! & (1 << bit)) touched.add(name);
     return { host: { ...host }, touched };
+  }
+
+  /**
+   * The state of one parameter, as `stateDict().state[i]` holds it (`{ step, expAvg, ... }`,
+   * PyTorch's `opt.state[p]` in camelCase), read once the steps submitted so far have run. Before
+   * the first step it is `{ step: 0 }` plus the optimizer's scalar state, as torch has no state yet.
+   */
+  async stateOf(p: Parameter): Promise<StateDict['state'][number]> {
+    this.checkLive();
+    const i = this.tensors.findIndex((t) => t.param === p);
+    if (i < 0) {
+      throw new RangeError(
+        `${this.spec.name}.stateOf: ${p instanceof Parameter ? p.label : describe(p)} is not a parameter of this optimizer`,
+      );
+    }
+    return readTensorState(this, i);
+  }
+
+  /**
+   * Adds a param group, as torch.optim's `add_param_group`: its options default to the
+   * optimizer's, it is validated as the constructor validates groups (option names and values,
+   * Parameters of this engine, none already in the optimizer), and its tensors start with fresh
+   * state at step 0 from the next step on, while the other groups' state and step counts carry on.
+   * Like a step, nothing changes when it throws.
+   */
+  addParamGroup(group: ParamGroupInput<O>): void {
+    this.checkLive();
+    const name = this.spec.name;
+    const index = this.paramGroups.length;
+    const where = `${name}.addParamGroup`;
+    if (group === null || typeof group !== 'object' || Array.isArray(group) || !('params' in group))
+      throw new TypeError(
+        `${where}: expected a param group { params: [...] }, got ${describe(group)}`,
+      );
+    const [input] = paramGroupInputs<O>(where, [group]);
+    const g = {
+      ...this.defaults,
+      ...definedOnly(input!),
+      params: [...input!.params],
+    } as ParamGroup<O>;
+    checkKnownKeys(`${name}: param group ${index}`, g, groupKeys(this.spec), 'option');
+    this.spec.validate(g);
+    const mine = new Set(this.tensors.map((t) => t.param));
+    const seen = new Set<Parameter>();
+    g.params.forEach((p, k) => {
+      if (!(p instanceof Parameter)) {
+        throw new TypeError(
+          `${name}: param group ${index} params[${k}] must be a Parameter (from engine.parameter()), got ${describe(p)}`,
+        );
+      }
+      if (mine.has(p) || seen.has(p))
+        throw new RangeError(`${name}: ${p.label} appears in more than one param group`);
+      seen.add(p);
+      p.checkLive();
+      if (p.engine !== this.engine) {
+        throw new RangeError(
+          `${name}: ${this.tensors[0]!.param.label} and ${p.label} belong to different engines; an optimizer steps the parameters of one engine (one GPU device)`,
+        );
+      }
+    });
+    this.engine.throwIfFailed();
+    packParameters(this.engine, [...seen], this.label);
+    this.paramGroups.push(g);
+    const cls = this.newClass(this.classes.length, index, this.initialState());
+    this.classes.push(cls);
+    for (const param of g.params) this.tensors.push({ param, group: index, cls });
+    this.clock.addClasses(1);
+    this.rows = this.allocateRows();
+    this.variantKeys = []; // more tensors, rows and counters: rebuild the launches
   }
 
   /** @internal */
@@ -314,11 +384,15 @@ export class Optimizer<O extends object> {
     this.tensors.forEach((t, i) => {
       for (const [name, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!))) {
         this.bit(name);
-        if (!this.stateBuffers.has(name)) {
-          this.stateBuffers.set(
-            name,
-            plan.segments.map((s, k) =>
-              this.engine.createBuffer(`${this.label}/${name}/segment${k}`, s.stateElements * 4),
+        // Segments follow the tensors in order, so a param group added later only appends
+        // segments (or shares a page's): the existing buffers keep every existing offset.
+        const list = this.stateBuffers.get(name) ?? [];
+        this.stateBuffers.set(name, list);
+        for (let k = list.length; k < plan.segments.length; k++) {
+          list.push(
+            this.engine.createBuffer(
+              `${this.label}/${name}/segment${k}`,
+              plan.segments[k]!.stateElements * 4,
             ),
           );
         }

@@ -33,8 +33,13 @@ export class StepClock {
   /** The latest confirmation: steps the GPU had executed, and how many of them it skipped. */
   private executed = 0;
   private skipped = 0;
-  /** Each class's step count at the last reset. */
+  /** Each class's step count at the last reset (0 for a class added since). */
   private base: number[] = [];
+  /**
+   * Per class, when it joined (addClasses): steps recorded before it, and bounds on how many of
+   * those were skipped (exact unless some were unconfirmed then). 0 for classes since the reset.
+   */
+  private joined: Array<{ at: number; skippedLo: number; skippedHi: number }> = [];
 
   constructor(
     private readonly engine: Engine,
@@ -46,18 +51,68 @@ export class StepClock {
     this.counters = engine.createBuffer(`${label}/counters`, counterWords(classes) * 4);
     this.staging = engine.createBuffer(`${label}/counters-readback`, 16, MAP_READ | COPY_DST);
     this.base = new Array<number>(classes).fill(0);
+    this.joined = this.base.map(() => ({ at: 0, skippedLo: 0, skippedHi: 0 }));
   }
 
   /** Number of candidate steps the next step's rows must cover (the ring needs at least this). */
   get width(): number {
-    return this.skipping ? this.recorded - this.executed + 1 : 1;
+    if (!this.skipping) return 1;
+    let width = 1;
+    for (let c = 0; c < this.base.length; c++) {
+      const [lo, hi] = this.window(c);
+      width = Math.max(width, hi - lo + 1);
+    }
+    return width;
   }
 
-  /** The steps t class c may be at for the next step: [lo, hi]. */
+  /**
+   * The steps t class c may be at for the next step: [lo, hi]. Its count is its base plus the
+   * steps applied since it joined: those recorded since, less those skipped since, where the
+   * skipped ones are known up to the last confirmation (and at joining, up to skippedLo/Hi).
+   */
   window(c: number): [number, number] {
     const base = this.base[c]!;
-    if (!this.skipping) return [base + this.recorded + 1, base + this.recorded + 1];
-    return [base + this.executed - this.skipped + 1, base + this.recorded - this.skipped + 1];
+    const { at, skippedLo, skippedHi } = this.joined[c]!;
+    const since = this.recorded - at;
+    if (!this.skipping) return [base + since + 1, base + since + 1];
+    const lo =
+      this.executed >= at ? Math.max(0, this.executed - at - (this.skipped - skippedLo)) : 0;
+    const hi = since - Math.max(0, this.skipped - skippedHi);
+    return [base + lo + 1, base + hi + 1];
+  }
+
+  /**
+   * Adds `count` classes at step 0 (a new param group) without touching the others' counts: a
+   * larger counter buffer receives a GPU copy of the old one, queued after the steps submitted so
+   * far and before the next, so nothing has to be read back.
+   */
+  addClasses(count: number): void {
+    const classes = this.base.length + count;
+    const size = counterWords(classes) * 4;
+    if (size > this.counters.size) {
+      const old = this.counters;
+      this.counters = this.engine.createBuffer(`${this.label}/counters`, size);
+      const encoder = this.engine.device.createCommandEncoder({ label: `${this.label}/counters` });
+      encoder.copyBufferToBuffer(old, 0, this.counters, 0, old.size);
+      this.engine.queue.submit([encoder.finish()]);
+      this.engine.destroyWhen(
+        this.engine.queue.onSubmittedWorkDone().then(() => true),
+        [old],
+      );
+    } else {
+      // Room already (counters are padded): the new classes' words must read 0 when first used.
+      const from = counterWords(this.base.length) * 4;
+      this.engine.queue.writeBuffer(this.counters, from, new Uint32Array((size - from) / 4));
+    }
+    const unconfirmed = this.recorded - this.executed;
+    for (let k = 0; k < count; k++) {
+      this.base.push(0);
+      this.joined.push({
+        at: this.recorded,
+        skippedLo: this.skipped,
+        skippedHi: this.skipping ? this.skipped + unconfirmed : 0,
+      });
+    }
   }
 
   /** Counts a step once it is recorded (into our own or the caller's encoder). */
@@ -118,6 +173,7 @@ export class StepClock {
     this.generation++;
     this.recorded = this.executed = this.skipped = 0;
     this.base = steps.slice();
+    this.joined = steps.map(() => ({ at: 0, skippedLo: 0, skippedHi: 0 }));
     const words = new Uint32Array(counterWords(steps.length));
     steps.forEach((s, c) => {
       words[classCounter(c, 'step')] = s;

@@ -4,43 +4,14 @@
  * test/gpu/page.html; Node-side tests call `window.harness.*` through puppeteer.
  */
 import { createEngine, type Engine, type PlanningLimits } from '../../src/engine.ts';
-import type { Parameter } from '../../src/parameter.ts';
-import { optimizers, optimizerSpecs, type OptimizerName } from '../../src/optimizers/registry.ts';
-import type { ReferenceState } from '../../src/reference/types.ts';
 import * as api from '../../src/index.ts';
-import { compareStep, randomFloats, RunningScale, type Mismatch } from './compare.ts';
+import { runAddParamGroupCase, type AddGroupCase } from './add-param-group.ts';
+import { runOptimizerCase as runCase, type OptimizerCase } from './cases.ts';
+import { compareStep } from './compare.ts';
 import { rejectTrial } from './reject.ts';
 import { countingDevice } from './counting-device.ts';
 
-export interface OptimizerCase {
-  optimizer: OptimizerName;
-  /** Constructor options (defaults for every group). */
-  options: Record<string, unknown>;
-  /** Tensors of each group, with the group's own options. */
-  groups: Array<{ sizes: number[]; options?: Record<string, unknown> }>;
-  steps: number;
-  seed: number;
-  /** Lowered engine planning limits (forces 2-D grids, split launches, paged tensors). */
-  limits?: Partial<PlanningLimits>;
-  /** Wrap caller-owned buffers (zero-copy) with these element offsets instead of engine.parameter(values). */
-  wrap?: { offset: number; gradOffset: number };
-  /** Compare every k steps (and at the last one); 1 = every step. */
-  checkEvery?: number;
-  /** Scale of the random gradients. */
-  gradScale?: number;
-  /** Construct with skipNonFinite: steps whose gradients hold NaN/Inf must leave no trace. */
-  skipNonFinite?: boolean;
-  /** Steps at which one gradient element is NaN (odd steps) or Inf (even steps). */
-  nonFiniteSteps?: number[];
-  /** Record each step into an encoder of the test's own (opt.step(encoder)) and submit it. */
-  encoder?: boolean;
-}
-
-export interface CaseResult {
-  mismatches: Mismatch[];
-  adapter: string;
-  pipelines: number;
-}
+export type { CaseResult, OptimizerCase } from './cases.ts';
 
 const engines = new Map<string, Promise<Engine>>();
 const featureLevel = new URLSearchParams(location.search).get('featureLevel') as
@@ -55,193 +26,14 @@ export function engineFor(limits: Partial<PlanningLimits> = {}): Promise<Engine>
   return e;
 }
 
-function makeParameter(
-  engine: Engine,
-  values: Float32Array,
-  c: OptimizerCase,
-  owned: GPUBuffer[],
-): Parameter {
-  if (!c.wrap) return engine.parameter(values);
-  const n = values.length;
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-  const param = engine.device.createBuffer({
-    label: 'caller-param',
-    size: (c.wrap.offset + n + 3) * 4,
-    usage,
-  });
-  const grad = engine.device.createBuffer({
-    label: 'caller-grad',
-    size: (c.wrap.gradOffset + n + 3) * 4,
-    usage,
-  });
-  owned.push(param, grad);
-  // Sentinels around the region: the engine must not touch them.
-  engine.queue.writeBuffer(param, 0, new Float32Array(c.wrap.offset + n + 3).fill(7));
-  const p = engine.parameter(param, {
-    offset: c.wrap.offset * 4,
-    length: n,
-    grad,
-    gradOffset: c.wrap.gradOffset * 4,
-  });
-  p.write(values);
-  return p;
+/** Runs one case on this page's engines (see cases.ts). */
+export function runOptimizerCase(c: OptimizerCase) {
+  return runCase(c, engineFor);
 }
 
-/** Runs one case and returns every step's mismatches (empty when all within the bound). */
-export async function runOptimizerCase(c: OptimizerCase): Promise<CaseResult> {
-  const engine = await engineFor(c.limits);
-  const spec = optimizerSpecs[c.optimizer];
-  const reference = spec.reference as unknown as {
-    init(n: number, o: unknown): ReferenceState;
-    step(p: Float64Array, g: Float64Array, s: ReferenceState, o: unknown): void;
-  };
-  const k = spec.accuracyFactor ?? 4;
-  const owned: GPUBuffer[] = [];
-  const tensors: Array<{
-    param: Parameter;
-    ref: Float64Array;
-    state: ReferenceState;
-    options: unknown;
-  }> = [];
-  let seed = c.seed;
-  const groups = c.groups.map((g) => {
-    const options = { ...spec.defaults, ...c.options, ...g.options };
-    const params = g.sizes.map((n) => {
-      const values = randomFloats(n, seed++);
-      const param = makeParameter(engine, values, c, owned);
-      tensors.push({
-        param,
-        ref: Float64Array.from(values),
-        state: reference.init(n, options),
-        options,
-      });
-      return param;
-    });
-    return { params, ...g.options };
-  });
-  const Optimizer = optimizers[c.optimizer] as unknown as new (
-    p: unknown,
-    o: unknown,
-  ) => {
-    step(encoder?: GPUCommandEncoder): void;
-    skippedSteps(): Promise<number>;
-    stateDict(): Promise<{ state: Record<number, Record<string, number | Float32Array>> }>;
-    dispose(): void;
-  };
-  const opt = new Optimizer(groups, {
-    ...c.options,
-    ...(c.skipNonFinite ? { skipNonFinite: true } : {}),
-  });
-  let skipped = 0;
-  const mismatches: Mismatch[] = [];
-  const scales = new RunningScale();
-  try {
-    for (let t = 1; t <= c.steps && mismatches.length === 0; t++) {
-      const poisoned = c.nonFiniteSteps?.includes(t) ?? false;
-      if (poisoned) skipped++;
-      tensors.forEach((x, k) => {
-        const g = randomFloats(x.ref.length, 1_000_003 * t + 7919 * k + c.seed, c.gradScale ?? 1);
-        if (poisoned && k === tensors.length - 1) g[g.length >> 1] = t % 2 ? NaN : -Infinity;
-        x.param.grad.write(g);
-        // A skipped step leaves no trace in the reference either.
-        if (!poisoned) reference.step(x.ref, Float64Array.from(g), x.state, x.options);
-      });
-      if (c.encoder) {
-        const encoder = engine.device.createCommandEncoder({ label: 'test step' });
-        opt.step(encoder);
-        engine.queue.submit([encoder.finish()]);
-      } else opt.step();
-      if (t % (c.checkEvery ?? 1) !== 0 && t !== c.steps) continue;
-      const sd = await opt.stateDict();
-      for (const [i, x] of tensors.entries()) {
-        const got = await x.param.read();
-        const m = compareStep(`param${i}`, t, got, x.ref, k, scales.update(`param${i}`, x.ref));
-        if (m) mismatches.push(m);
-        const gpuState = sd.state[i]!;
-        const names = (o: object) =>
-          Object.keys(o)
-            .filter((s) => s !== 'step')
-            .sort()
-            .join(',');
-        if (
-          gpuState.step !== x.state.step ||
-          (x.state.step > 0 && names(gpuState) !== names(x.state))
-        ) {
-          mismatches.push({
-            quantity: `state${i} names`,
-            step: t,
-            index: -1,
-            got: Number(gpuState.step),
-            expected: x.state.step,
-            error: Infinity,
-            bound: 0,
-            neighbours: `GPU has {${names(gpuState)}}, reference has {${names(x.state)}}`,
-          });
-          continue;
-        }
-        if (x.state.step === 0) continue; // no step ran yet: torch has no state either
-        for (const [name, value] of Object.entries(x.state)) {
-          if (name === 'step') continue;
-          const gv = gpuState[name]!;
-          const ref = typeof value === 'number' ? [value] : value;
-          const got = typeof value === 'number' ? [gv as number] : (gv as Float32Array);
-          const m2 = compareStep(`${name}${i}`, t, got, ref, k, scales.update(`${name}${i}`, ref));
-          if (m2) mismatches.push(m2);
-        }
-      }
-    }
-    await engine.sync();
-    const gpuSkipped = await opt.skippedSteps();
-    if (gpuSkipped !== skipped) {
-      mismatches.push({
-        quantity: 'skippedSteps',
-        step: c.steps,
-        index: -1,
-        got: gpuSkipped,
-        expected: skipped,
-        error: Infinity,
-        bound: 0,
-        neighbours: '',
-      });
-    }
-    if (c.wrap) {
-      // The sentinels around each wrapped region are intact.
-      for (const [i, x] of tensors.entries()) {
-        const whole = await engine.readRuns(
-          [
-            {
-              buffer: x.param.extents[0]!.param,
-              offset: 0,
-              length: c.wrap.offset + x.ref.length + 3,
-              start: 0,
-            },
-          ],
-          c.wrap.offset + x.ref.length + 3,
-        );
-        const outside = [
-          ...whole.subarray(0, c.wrap.offset),
-          ...whole.subarray(c.wrap.offset + x.ref.length),
-        ];
-        if (outside.some((v) => v !== 7)) {
-          mismatches.push({
-            quantity: `sentinel${i}`,
-            step: c.steps,
-            index: -1,
-            got: NaN,
-            expected: 7,
-            error: Infinity,
-            bound: 0,
-            neighbours: outside.join(','),
-          });
-        }
-      }
-    }
-  } finally {
-    opt.dispose();
-    for (const x of tensors) x.param.dispose();
-    for (const b of owned) b.destroy();
-  }
-  return { mismatches, adapter: engine.adapterDescription, pipelines: engine.pipelines.size };
+/** Runs one addParamGroup case on this page's engines (see add-param-group.ts). */
+export function runAddGroupCase(c: AddGroupCase) {
+  return runAddParamGroupCase(c, engineFor);
 }
 
 declare global {
@@ -251,6 +43,13 @@ declare global {
     webgpuOptim: typeof api;
   }
 }
-const harness = { runOptimizerCase, engineFor, compareStep, rejectTrial, countingDevice };
+const harness = {
+  runOptimizerCase,
+  runAddGroupCase,
+  engineFor,
+  compareStep,
+  rejectTrial,
+  countingDevice,
+};
 window.webgpuOptim = api;
 window.harness = harness;

@@ -90,7 +90,15 @@ it('the reductions are barrier-free and write norms, or squared norms', () => {
   }
 });
 
-it('createEngine reports clearly where WebGPU is unavailable (Node has no navigator.gpu)', async () => {
-  await expect(createEngine()).rejects.toThrow(WebGPUUnavailableError);
-  await expect(createEngine()).rejects.toThrow(/navigator\.gpu is undefined/);
+it('createEngine({ gpu }) asks the given navigator.gpu-like object, and says when it has no adapter', async () => {
+  // (Without { gpu }, Node finds Dawn: test/node/ covers that path.)
+  const asked: unknown[] = [];
+  const gpu = {
+    requestAdapter: async (o: unknown) => (asked.push(o), null),
+  } as unknown as GPU;
+  await expect(createEngine({ gpu, powerPreference: 'high-performance' })).rejects.toThrow(
+    WebGPUUnavailableError,
+  );
+  await expect(createEngine({ gpu })).rejects.toThrow(/no GPU adapter was found/);
+  expect(asked[0]).toEqual({ powerPreference: 'high-performance' });
 });
