@@ -10,9 +10,13 @@ export default defineConfig({
   server: { host: '127.0.0.1' },
   build: {
     lib: {
-      entry: resolve(import.meta.dirname, 'src/index.ts'),
+      // The TF.js adapter is a second entry (`webgpu-optim/tfjs`); shared code goes in a chunk.
+      entry: {
+        'webgpu-optim': resolve(import.meta.dirname, 'src/index.ts'),
+        tfjs: resolve(import.meta.dirname, 'src/tfjs/index.ts'),
+      },
       formats: ['es'],
-      fileName: () => 'webgpu-optim.js',
+      fileName: (_format, name) => `${name}.js`,
     },
     target: 'es2022',
     sourcemap: true,

@@ -259,6 +259,14 @@ export class Optimizer<O extends object> {
     };
   }
 
+  /**
+   * @internal Rebuilds the launches at the next step, state kept: a caller-owned buffer that a
+   * parameter wraps was replaced by one of the same length (TF.js reassigns a variable's buffer).
+   */
+  rebind(): void {
+    this.variantKeys = [];
+  }
+
   /** @internal Rebuilds the launches when a group's kernel variant changed (or on the first step). */
   prepare(): Launcher {
     const keys = this.paramGroups.map((g) => this.variantKey(g));
