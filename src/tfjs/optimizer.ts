@@ -28,17 +28,17 @@ export interface Steppable {
 }
 
 /** Options of the adapter itself, beside the optimizer's own. */
-export interface TfjsOptions {
+export interface TfjsOptions<O extends object = object> {
   /** Clip the gradients' total L2 norm to this before every step (clipGradNorm, on the GPU). */
   clipGradNorm?: number;
   /**
    * Builds a scheduler for the engine optimizer (one per set of variables), stepped after every
    * optimizer step: `(o) => new CosineAnnealingLR(o, { tMax: 1000 })`. Not part of getConfig().
    */
-  scheduler?: (optimizer: Optimizer<object>) => Steppable;
+  scheduler?: (optimizer: Optimizer<O>) => Steppable;
 }
 
-export type TfjsOptimizerOptions<O> = Partial<O> & OptimizerOptions & TfjsOptions;
+export type TfjsOptimizerOptions<O extends object> = Partial<O> & OptimizerOptions & TfjsOptions<O>;
 
 /** A tf.Optimizer whose steps run this package's fused WebGPU kernel on TF.js's own buffers. */
 export interface TfjsOptimizer<O extends object = object> extends tfc.Optimizer {
@@ -92,7 +92,7 @@ function adapterClass<O extends object>(tf: Tf, Optimizer: OptimizerClass<O>): A
     readonly kind = kind;
     private readonly options: Record<string, unknown>;
     private readonly clipNorm: number | undefined;
-    private readonly makeScheduler: TfjsOptions['scheduler'];
+    private readonly makeScheduler: TfjsOptions<O>['scheduler'];
     private readonly sets = new Map<string, VariableSet>();
     private readonly schedulers = new Map<VariableSet, Steppable>();
 
@@ -120,7 +120,7 @@ function adapterClass<O extends object>(tf: Tf, Optimizer: OptimizerClass<O>): A
         );
       this.options = options;
       this.clipNorm = clip as number | undefined;
-      this.makeScheduler = scheduler as TfjsOptions['scheduler'];
+      this.makeScheduler = scheduler as TfjsOptions<O>['scheduler'];
     }
 
     get engineOptimizers(): Array<Optimizer<O>> {
@@ -170,7 +170,8 @@ function adapterClass<O extends object>(tf: Tf, Optimizer: OptimizerClass<O>): A
           new Optimizer(params, { ...this.options } as Partial<O>) as unknown as Optimizer<object>,
       );
       this.sets.set(key, set);
-      if (this.makeScheduler) this.schedulers.set(set, this.makeScheduler(set.optimizer));
+      if (this.makeScheduler)
+        this.schedulers.set(set, this.makeScheduler(set.optimizer as unknown as Optimizer<O>));
       return set;
     }
 

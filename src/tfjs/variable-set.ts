@@ -46,13 +46,16 @@ export class VariableSet {
     make: (params: Parameter[]) => Optimizer<object>,
   ): VariableSet {
     const params: Parameter[] = [];
+    let detached = 0;
     try {
       for (const v of variables) {
-        detachShared(backend, tf, v);
+        if (detachShared(backend, tf, v)) detached++;
         const buffer = gpuBuffer(backend, v.dataId, `variable '${v.name}'`);
         params.push(engine.parameter(buffer, { length: v.size, label: `tfjs/${v.name}` }));
       }
-      return new VariableSet(variables, params, make(params));
+      const set = new VariableSet(variables, params, make(params));
+      set.detached = detached;
+      return set;
     } catch (e) {
       for (const p of params) p.dispose();
       throw e;

@@ -94,7 +94,7 @@ async function versusTfTrain(which: string, steps: number, useMinimize = false) 
       theirs.minimize(loss(b), false, b);
     } else {
       ours.applyGradients(Object.fromEntries(a.map((v, i) => [v.name, g[i]!])));
-      theirs.applyGradients(Object.fromEntries(b.map((v, i) => [v.name, g[i]!])));
+      theirs.applyGradients(b.map((v, i) => ({ name: v.name, tensor: g[i]! })));
     }
     tf.dispose(g);
     errors.push(await relativeError(a, b));
@@ -220,7 +220,250 @@ async function fitAdamW(epochs: number, batchSize: number) {
   };
 }
 
-await Promise.resolve();
+/** `.data()`/`.dataSync()` after steps see the new values, even when TF.js had cached old ones. */
+async function dataAfterSteps() {
+  await ready;
+  const v = tf.variable(tf.tensor([1, 2, 3, 4]), true, `v${unique++}`); // small: lives on the CPU first
+  const g = tf.tensor([1, 1, 2, 2]);
+  const opt = tfjsOptimizer(tf, api.SGD, { lr: 0.5 });
+  const seen: number[][] = [Array.from(await v.data())]; // caches the values on the CPU
+  opt.applyGradients({ [v.name]: g });
+  seen.push(Array.from(await v.data()));
+  seen.push(Array.from(v.dataSync()));
+  opt.applyGradients([{ name: v.name, tensor: g }]);
+  seen.push(Array.from(await v.data()));
+  // TF.js ops read the stepped buffer too.
+  seen.push(Array.from(await tf.mul(v, 2).data()));
+  opt.dispose();
+  tf.dispose([v, g]);
+  return seen;
+}
+
+/** Counts the engine's (labelled) buffers alive on TF.js's device while `f` runs. */
+async function countingBuffers<T>(f: () => Promise<T>): Promise<{ result: T; alive: number }> {
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const create = device.createBuffer;
+  const alive = new Set<GPUBuffer>();
+  device.createBuffer = function (this: GPUDevice, d: GPUBufferDescriptor) {
+    const b = create.call(this, d);
+    if (d.label) {
+      alive.add(b);
+      const destroy = b.destroy.bind(b);
+      b.destroy = () => {
+        alive.delete(b);
+        destroy();
+      };
+    }
+    return b;
+  };
+  try {
+    return { result: await f(), alive: alive.size };
+  } finally {
+    device.createBuffer = create;
+  }
+}
+
+/** Many steps leak no tensor and no GPU memory; dispose() frees every engine buffer. */
+async function leaks(steps: number) {
+  await ready;
+  const { result, alive } = await countingBuffers(async () => {
+    const vars = variables(5);
+    const opt = tfjsOptimizer(tf, api.AdamW, { lr: 1e-3, clipGradNorm: 1 });
+    const step = () => {
+      const g = grads(vars, 1);
+      opt.minimize(
+        () => tf.addN(vars.map((v, i) => tf.sum(tf.mul(v, g[i]!)))) as tf.Scalar,
+        false,
+        vars,
+      );
+      tf.dispose(g);
+    };
+    step();
+    await opt.getWeights().then((w) => tf.dispose(w.map((x) => x.tensor)));
+    const m1 = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number };
+    for (let i = 0; i < steps; i++) step();
+    await (tf.backend() as unknown as { device: GPUDevice }).device.queue.onSubmittedWorkDone();
+    const m2 = tf.memory() as tf.MemoryInfo & { numBytesInGPU: number };
+    opt.dispose();
+    tf.dispose(vars);
+    return {
+      tensors: m2.numTensors - m1.numTensors,
+      bytesInGPU: m2.numBytesInGPU - m1.numBytesInGPU,
+      iterations: opt.iterations,
+    };
+  });
+  return { ...result, engineBuffersAlive: alive };
+}
+
+/** A model of `count` variables stepped with minimize, against tf.train.adam. */
+async function manyVariables(count: number, steps: number) {
+  await ready;
+  const shapes = Array.from({ length: count }, (_, i) => (i % 3 === 0 ? [7, 3] : [1 + (i % 50)]));
+  const [a, b] = [variables(2, shapes), variables(2, shapes)];
+  const ours = tfjsOptimizer(tf, api.Adam, { lr: 0.01, eps: 1e-7 });
+  const theirs = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
+  // Summed pairwise: TF.js's addN of 300 tensors binds 300 buffers and fails (limit 8).
+  const loss = (vs: tf.Variable[]) => () =>
+    vs
+      .map((v, i) => tf.sum(tf.mul(tf.square(v), 1 + (i % 5))))
+      .reduce((a, b) => tf.add(a, b)) as tf.Scalar;
+  const errors: number[] = [];
+  const ms = { ours: 0, theirs: 0 };
+  for (let t = 0; t < steps; t++) {
+    let t0 = performance.now();
+    ours.minimize(loss(a), false, a);
+    await a[0]!.data();
+    ms.ours += performance.now() - t0;
+    t0 = performance.now();
+    theirs.minimize(loss(b), false, b);
+    await b[0]!.data();
+    ms.theirs += performance.now() - t0;
+    errors.push(await relativeError(a, b));
+  }
+  const stats = ours.stats();
+  ours.dispose();
+  theirs.dispose();
+  tf.dispose([...a, ...b]);
+  return { errors, stats, ms };
+}
+
+/** variable.assign / model.setWeights give a variable a new buffer: the adapter follows it. */
+async function reassigned() {
+  await ready;
+  const [a, b] = [variables(3), variables(3)];
+  const ours = tfjsOptimizer(tf, api.Adam, { lr: 0.01, eps: 1e-7 });
+  const theirs = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
+  const errors: number[] = [];
+  for (let t = 1; t <= 4; t++) {
+    if (t === 3) {
+      for (const vs of [a, b]) vs[0]!.assign(tf.tidy(() => tf.mul(vs[0]!, -1)));
+    }
+    const g = grads(a, t);
+    ours.applyGradients(Object.fromEntries(a.map((v, i) => [v.name, g[i]!])));
+    theirs.applyGradients(b.map((v, i) => ({ name: v.name, tensor: g[i]! })));
+    tf.dispose(g);
+    errors.push(await relativeError(a, b));
+  }
+  // A layers model: setWeights between fits.
+  const model = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [2] })] });
+  const opt = tfjsOptimizer(tf, api.SGD, { lr: 0.1 });
+  model.compile({ optimizer: opt, loss: 'meanSquaredError' });
+  const xs = tf.ones([4, 2]);
+  const ys = tf.zeros([4, 3]);
+  await model.fit(xs, ys, { epochs: 1, batchSize: 4, verbose: 0 });
+  model.setWeights([tf.fill([2, 3], 1), tf.fill([3], 0)]);
+  await model.fit(xs, ys, { epochs: 1, batchSize: 4, verbose: 0 });
+  // One SGD step from kernel 1, bias 0 on x = 1: output 2, dL/dW = 2*2/3 per element.
+  const kernel = Array.from(await model.getWeights()[0]!.data());
+  const stats = { ours: ours.stats(), model: opt.stats() };
+  ours.dispose();
+  theirs.dispose();
+  opt.dispose();
+  model.dispose();
+  tf.dispose([...a, ...b, xs, ys]);
+  return { errors, stats, kernel };
+}
+
+/** tf.variable(x) shares x's data: stepping the variable must leave x as it was. */
+async function sharedData() {
+  await ready;
+  const x = tf.tensor(randomFloats(2000, 9));
+  const before = Array.from(await x.data());
+  const v = tf.variable(x, true, `v${unique++}`);
+  const opt = tfjsOptimizer(tf, api.SGD, { lr: 0.1 });
+  opt.applyGradients({ [v.name]: tf.onesLike(v) });
+  const after = Array.from(await x.data());
+  const stepped = Array.from(await v.data());
+  const stats = opt.stats();
+  opt.dispose();
+  tf.dispose([x, v]);
+  return {
+    xUnchanged: before.every((b, i) => b === after[i]),
+    stepped: stepped.every((s, i) => Math.abs(s - (before[i]! - 0.1)) < 1e-6),
+    stats,
+  };
+}
+
+/** getWeights in TF.js's names; setWeights into a fresh adapter, then one more step is identical. */
+async function weightsRoundTrip() {
+  await ready;
+  const vars = variables(4, [[10, 3], [3]]);
+  const theirs = tf.train.adam(0.01);
+  const ours = tfjsOptimizer(tf, api.Adam, { lr: 0.01 });
+  const g = grads(vars, 1);
+  const named = Object.fromEntries(vars.map((v, i) => [v.name, g[i]!]));
+  for (let t = 0; t < 3; t++) ours.applyGradients(named);
+  const saved = await ours.getWeights();
+  const values = await Promise.all(vars.map((v) => v.data().then((d) => Float32Array.from(d))));
+  ours.applyGradients(named);
+  const next = await Promise.all(vars.map((v) => v.data().then((d) => Array.from(d))));
+  vars.forEach((v, i) => v.assign(tf.tensor(values[i]!, v.shape)));
+  const fresh = tfjsOptimizer(tf, api.Adam, { lr: 0.01 });
+  await fresh.setWeights(saved);
+  fresh.applyGradients(named);
+  const again = await Promise.all(vars.map((v) => v.data().then((d) => Array.from(d))));
+  // tf.train.adam's own names for the same variables.
+  const b = variables(4, [[10, 3], [3]]);
+  theirs.applyGradients(b.map((v, i) => ({ name: v.name, tensor: g[i]! })));
+  const theirNames = (await theirs.getWeights()).map((w) => w.name.replace(/^v\d+/, 'V'));
+  const ourNames = saved.map((w) => w.name.replace(/^v\d+/, 'V'));
+  const r = {
+    identical: next.every((row, i) => row.every((x, k) => x === again[i]![k])),
+    iterations: fresh.iterations,
+    ourNames,
+    theirNames,
+  };
+  tf.dispose([...saved.map((w) => w.tensor), ...vars, ...b, ...g]);
+  ours.dispose();
+  fresh.dispose();
+  theirs.dispose();
+  return r;
+}
+
+/** getConfig/fromConfig through tf.serialization, className, validation at construction. */
+function serialization() {
+  const opt = tfjsOptimizer(tf, api.AdamW, { lr: 3e-4, weightDecay: 0.1, clipGradNorm: 2 });
+  const map = tf.serialization.SerializationMap.getMap().classNameMap;
+  const entry = map['WebGPUAdamW']!;
+  const back = entry[1](entry[0], opt.getConfig()) as TfjsOptimizer;
+  const errors: string[] = [];
+  for (const bad of [{ lr: -1 }, { learningRate: 1 }, { betas: [1, 0.9] }, { clipGradNorm: 0 }])
+    try {
+      tfjsOptimizer(tf, api.Adam, bad as object);
+    } catch (e) {
+      errors.push(`${(e as Error).name}: ${(e as Error).message}`);
+    }
+  return {
+    className: opt.getClassName(),
+    config: opt.getConfig(),
+    roundTrip: back.getConfig(),
+    isOptimizer: opt instanceof tf.Optimizer,
+    kind: back.kind,
+    errors,
+  };
+}
+
+/** A scheduler stepped after every step, and clipGradNorm before it. */
+async function schedulerAndClip() {
+  await ready;
+  const v = tf.variable(tf.zeros([4]), true, `v${unique++}`);
+  const opt = tfjsOptimizer(tf, api.SGD, {
+    lr: 1,
+    clipGradNorm: 1,
+    scheduler: (o) => new api.StepLR(o, { stepSize: 2, gamma: 0.5 }),
+  });
+  const g = tf.tensor([3, 4, 0, 0]); // norm 5: clipped to norm 1
+  const lrs: number[] = [];
+  for (let t = 0; t < 4; t++) {
+    opt.applyGradients({ [v.name]: g });
+    lrs.push(opt.lr);
+  }
+  const values = Array.from(await v.data());
+  opt.dispose();
+  tf.dispose([v, g]);
+  return { lrs, values };
+}
+
 const ready = (async () => {
   if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") returned false');
   await tf.ready();
@@ -234,6 +477,14 @@ const tfjsHarness = {
   versusTfTrain,
   allOptimizers,
   fitAdamW,
+  dataAfterSteps,
+  leaks,
+  manyVariables,
+  reassigned,
+  sharedData,
+  weightsRoundTrip,
+  serialization,
+  schedulerAndClip,
   variables,
   grads,
   relativeError,
