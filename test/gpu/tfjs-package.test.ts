@@ -21,7 +21,7 @@ it('dist/tfjs.js is built and imports nothing but its own chunks', async () => {
       ...code.matchAll(/(?:^|;)\s*(?:import|export)\s[^;]*?from\s*["']([^"']+)["']/gm),
       ...code.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g),
     ].map((m) => m[1]);
-    expect(specifiers.length).toBeGreaterThan(0);
+    if (f === 'tfjs.js') expect(specifiers.length).toBeGreaterThan(0); // the shared chunk
     for (const s of specifiers) expect(s, `${f} imports ${s}`).toMatch(/^\.\//);
   }
 });
