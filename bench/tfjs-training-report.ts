@@ -35,7 +35,7 @@ export function trainingMarkdown(r: TrainingResult | { error: string }, adapter:
     '',
     '## TF.js training',
     '',
-    `MLP ${r.widths.join(' → ')} (${(r.parameters / 1e6).toFixed(2)}M parameters, ReLU, softmax cross-entropy), batch ${r.batch}, on ${adapter}; ` +
+    `MLP ${r.widths.join(' → ')} (${(r.parameters / 1e6).toFixed(2)}M parameters, ReLU, softmax + categorical cross-entropy), batch ${r.batch}, on ${adapter}; ` +
       `${v ? `${v.loss.length - v.trainMs.length}+${v.trainMs.length}` : '?'} training steps per optimizer (model.trainOnBatch, loss read each step), ` +
       `optimizer step = applyGradients on fixed gradients until the queue is done (median of ${v?.optimizerMs.length ?? '?'}). ` +
       'Ratios: tf.train.adam time / this time (above 1 is faster).',

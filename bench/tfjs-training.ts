@@ -85,7 +85,7 @@ function mlp(tf: Tf, widths: number[]): tfjs.Sequential {
     model.add(
       tf.layers.dense({
         units: widths[i]!,
-        activation: last ? 'linear' : 'relu',
+        activation: last ? 'softmax' : 'relu',
         ...(i === 1 ? { inputShape: [widths[0]!] } : {}),
       }),
     );
