@@ -35,10 +35,12 @@ export default defineConfig({
   server: { host: '127.0.0.1' },
   build: {
     lib: {
-      // webgpu-optim/ort (src/ort) is a second entry: ONNX Runtime Web users import it, others never load it.
+      // Subpath entries: webgpu-optim/ort and webgpu-optim/tfjs load only for their users;
+      // shared code goes in a chunk.
       entry: {
         'webgpu-optim': resolve(import.meta.dirname, 'src/index.ts'),
         ort: resolve(import.meta.dirname, 'src/ort/index.ts'),
+        tfjs: resolve(import.meta.dirname, 'src/tfjs/index.ts'),
       },
       formats: ['es'],
       fileName: (_format, name) => `${name}.js`,

@@ -10,6 +10,7 @@ import { references } from '../src/reference/index.ts';
 import type { ReferenceOptimizer } from '../src/reference/types.ts';
 import { benchOptions, modelSizes, tfjsEquivalent } from './config.ts';
 import { measure, median, Stream } from './gpu.ts';
+import { FULL, SMALL, runTfjsTraining } from './tfjs-training.ts';
 
 type Name = keyof typeof optimizerSpecs;
 type AnyOptimizer = { step(): void; dispose(): void };
@@ -278,7 +279,18 @@ async function runModel(name: string, count: number, total: number, warmup: numb
   }
 }
 
-const bench = { init, runOptimizer, runTfjs, runReference, runModel };
+/** TF.js training, tf.train.adam vs our Adam/AdamW adapters (bench/tfjs-training.ts). */
+async function runTraining(full: boolean) {
+  const loaded = await tfjs();
+  if ('error' in loaded) return loaded;
+  try {
+    return await runTfjsTraining(loaded.tf, full ? FULL : SMALL);
+  } catch (err) {
+    return { error: message(err) };
+  }
+}
+
+const bench = { init, runOptimizer, runTfjs, runReference, runModel, runTraining };
 export type Bench = typeof bench;
 declare global {
   interface Window {

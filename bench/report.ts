@@ -51,6 +51,8 @@ export interface Results {
   command: string;
   rows: Row[];
   model: ModelRow[];
+  /** TF.js training with tf.train.adam vs our adapters (bench/tfjs-training.ts). */
+  tfjsTraining?: import('./tfjs-training.ts').TrainingResult | { error: string };
   seconds?: number;
   /** Why the run stopped early, if it did. */
   incomplete?: string;

@@ -15,6 +15,7 @@ import { nodeBench } from './node.ts';
 import { CPU_MAX_SIZE, formatSize, parseSize, repetitions, withinBudget } from './config.ts';
 import type { Bench } from './page.ts';
 import { figures, fmt, markdown, modelFigures, svg, type Results, type Row } from './report.ts';
+import { trainingFigures, trainingMarkdown, trainingSvg } from './tfjs-training-report.ts';
 
 /** A measurement that takes longer than this is recorded as an error (a hung device, say). */
 const CALL_TIMEOUT_S = 300;
@@ -46,12 +47,15 @@ interface Flags {
   modelTensors: number;
   modelSize: number;
   modelOptimizers?: string[];
+  /** TF.js training section: off, the small MLP (default), or the 3.7M-parameter one. */
+  tfjsTraining: 'off' | 'small' | 'full';
   out: string;
 }
 
 const USAGE = `usage: npm run bench -- [--runtime browser|node] [--adapter default|compat] [--sizes 1M,16M,64M] [--optimizers Adam,SGD]
                         [--quick] [--no-tfjs] [--no-cpu] [--no-model] [--model-tensors 1000]
-                        [--model-size 16M] [--model-optimizers Adam,SGD] [--out bench/results]`;
+                        [--model-size 16M] [--model-optimizers Adam,SGD] [--out bench/results]
+                        [--no-tfjs-training] [--tfjs-training-full]`;
 
 function parseFlags(argv: string[]): Flags {
   const args = argv.filter((a) => a !== '--' && !/bench[/\\]run\.ts$/.test(a));
@@ -65,6 +69,7 @@ function parseFlags(argv: string[]): Flags {
     model: true,
     modelTensors: 1000,
     modelSize: 16 * 2 ** 20,
+    tfjsTraining: 'small',
     out: join(here, 'results'),
   };
   let sizes: string | undefined;
@@ -130,6 +135,12 @@ function parseFlags(argv: string[]): Flags {
       case '--model-size':
         modelSize = value();
         break;
+      case '--no-tfjs-training':
+        flags.tfjsTraining = 'off';
+        break;
+      case '--tfjs-training-full':
+        flags.tfjsTraining = 'full';
+        break;
       case '--out':
         flags.out = resolve(value());
         break;
@@ -143,7 +154,10 @@ function parseFlags(argv: string[]): Flags {
     }
   }
   // TF.js's WebGPU backend needs a browser.
-  if (flags.runtime === 'node') flags.tfjs = false;
+  if (flags.runtime === 'node') {
+    flags.tfjs = false;
+    flags.tfjsTraining = 'off';
+  }
   flags.sizes = (sizes ?? (flags.quick ? '1M' : '1M,16M,64M')).split(',').map(parseSize);
   flags.modelSize = parseSize(modelSize ?? (flags.quick ? '4M' : '16M'));
   return flags;
@@ -413,6 +427,14 @@ async function measureAll(
         );
       }
     }
+    if (flags.tfjsTraining !== 'off') {
+      const t = (results.tfjsTraining = await call('runTraining', flags.tfjsTraining === 'full'));
+      for (const x of 'error' in t ? [] : trainingFigures(t))
+        log(
+          `TF.js training ${x.name}: ${fmt(x.train)} ms/training step (${fmt(x.trainRatio)}× tf.train.adam's speed), ${fmt(x.opt)} ms/optimizer step (${fmt(x.optRatio)}×), final loss ${fmt(x.finalLoss)}`,
+        );
+      if ('error' in t) log(`TF.js training: ${t.error}`);
+    }
   } catch (e) {
     incomplete = e instanceof Error ? e.message : String(e);
     results.incomplete = incomplete;
@@ -421,7 +443,9 @@ async function measureAll(
 
   results.seconds = (Date.now() - started) / 1000;
   results.environment.loadAverageAtEnd = loadavg();
-  const md = markdown(results);
+  const md =
+    markdown(results) +
+    (results.tfjsTraining ? trainingMarkdown(results.tfjsTraining, env.adapter) : '');
   console.log(`\n${md}`);
   mkdirSync(flags.out, { recursive: true });
   const base = join(
@@ -431,6 +455,11 @@ async function measureAll(
   writeFileSync(`${base}.json`, JSON.stringify(results, null, 1) + '\n');
   writeFileSync(`${base}.md`, md);
   writeFileSync(`${base}.svg`, svg(results) + '\n');
+  if (results.tfjsTraining && !('error' in results.tfjsTraining))
+    writeFileSync(
+      `${base}-tfjs-training.svg`,
+      trainingSvg(results.tfjsTraining, env.adapter) + '\n',
+    );
   log(`wrote ${base}.{json,md,svg}`);
   if (incomplete) process.exitCode = 1;
 }

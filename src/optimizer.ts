@@ -289,8 +289,7 @@ export class Optimizer<O extends object> {
     const o = g as unknown as Record<string, unknown>;
     const variant = this.spec.variant(g);
     const maximize = this.spec.maximize && o.maximize === true;
-    const l2 =
-      (typeof this.spec.l2 === 'function' ? this.spec.l2(g) : this.spec.l2) && o.weightDecay !== 0;
+    const l2 = (this.spec.usesL2?.(g) ?? this.spec.l2) && o.weightDecay !== 0;
     return { variant, maximize, l2 };
   }
 
@@ -335,6 +334,14 @@ export class Optimizer<O extends object> {
       stepped: true,
       fresh,
     };
+  }
+
+  /**
+   * @internal Rebuilds the launches at the next step, state kept: a caller-owned buffer that a
+   * parameter wraps was replaced by one of the same length (TF.js reassigns a variable's buffer).
+   */
+  rebind(): void {
+    this.variantKeys = [];
   }
 
   /** @internal Rebuilds the launches when a group's kernel variant changed (or on the first step). */

@@ -56,7 +56,8 @@ export const adoptSpec = defineSpec<ADOPTOptions>()({
   },
   body: adoptBody,
   maximize: true,
-  l2: (o) => !o.decouple,
+  l2: true,
+  usesL2: (o) => !o.decouple,
   reference: adoptReference,
   // g/max(sqrt(v), eps) divides by the previous gradient's magnitude: where L2 decay nearly
   // cancels that gradient (g + weightDecay*p ~ 0), float32's rounding of the sum is amplified

@@ -57,8 +57,10 @@ export interface OptimizerSpec<O extends object, F extends string = string, R ex
   readonly norms?: number;
   /** Applies `maximize` (negate g) first. */
   readonly maximize: boolean;
-  /** Applies L2 weight decay (`g += weightDecay * p`) before the body (for these options). */
-  readonly l2: boolean | ((options: O) => boolean);
+  /** Applies L2 weight decay (`g += weightDecay * p`) before the body. */
+  readonly l2: boolean;
+  /** Where L2 decay depends on other options (ADOPT's `decouple`): whether these options use it. */
+  usesL2?(options: O): boolean;
   readonly reference: ReferenceOptimizer<O>;
   /** Option sets the GPU suite checks against the reference (each crossed with every size). */
   readonly testOptions: ReadonlyArray<Partial<O>>;

@@ -36,7 +36,7 @@ describe.each(Object.entries(optimizerSpecs))('%s kernel text', (name, spec) => 
     states: Object.keys(spec.states(spec.defaults as never)),
     body: spec.body({ ...variant, normPass: false }),
     maximize: true,
-    l2: typeof spec.l2 === 'function' ? spec.l2(spec.defaults as never) : spec.l2,
+    l2: spec.l2,
   };
   it.each([1, 4] as const)(
     'vec%i: bindings, loads and stores for every state; every field used is declared',
