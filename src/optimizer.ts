@@ -452,10 +452,7 @@ export class Optimizer<O extends object> {
       );
     }
     this.engine.throwIfFailed();
-    this.paramGroups.forEach((g, i) => {
-      checkKnownKeys(`${this.spec.name}: param group ${i}`, g, groupKeys(this.spec));
-      this.spec.validate(g);
-    });
+    this.validateGroups();
     this.engine.scoped(`${this.label}.step`, () => {
       if (this.clock.width > this.ring) this.growRing(this.clock.width);
       const launcher = this.prepare(); // before the rows: it fills states no step has touched
@@ -495,10 +492,7 @@ export class Optimizer<O extends object> {
       );
     }
     this.engine.throwIfFailed();
-    this.paramGroups.forEach((g, i) => {
-      checkKnownKeys(`${this.spec.name}: param group ${i}`, g, groupKeys(this.spec));
-      this.spec.validate(g);
-    });
+    this.validateGroups();
     if (this.mode === to) return;
     this.engine.scoped(`${this.label}.${to}`, () => {
       if (this.clock.width > this.ring) this.growRing(this.clock.width);
@@ -540,6 +534,14 @@ export class Optimizer<O extends object> {
       this.engine.queue.submit([encoder.finish()]);
     });
     this.mode = to;
+  }
+
+  /** Checks every live group as a step would (names, then values); throws before any change. */
+  private validateGroups(): void {
+    this.paramGroups.forEach((g, i) => {
+      checkKnownKeys(`${this.spec.name}: param group ${i}`, g, groupKeys(this.spec));
+      this.spec.validate(g);
+    });
   }
 
   /** Doubles the ring until it holds `width` row sets (a loop that has not yielded for long). */
