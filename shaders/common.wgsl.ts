@@ -61,7 +61,8 @@ export const scratchBinding = (states: number) => FIRST_STATE_BINDING + states;
 /**
  * WGSL struct `Hyper` with one f32 per field and a loader for a state class's row. With
  * `stepped`, the rows form a ring indexed by step: the class's row for its next step t (its GPU
- * counter + 1) is at rowBase + (t % ring) * rowStride + class * fields, so the host never needs
+ * counter + 1) is at rowBase + (t & ringMask) * rowStride + class * fields (the ring's size is a
+ * power of two, so no division), so the host never needs
  * to know which steps were skipped. `fresh` fields are not read from the row: each is 1.0 while
  * the named bit of the class's `touched` counter is clear (no applied step wrote that state).
  */
@@ -73,7 +74,7 @@ export function hyperStruct(
   const members = fields.map((f) => `  ${f}: f32,`).join('\n');
   const loads = fields
     .map((f, i) =>
-      f in fresh
+      stepped && f in fresh
         ? `select(0.0, 1.0, (touched & ${1 << fresh[f]!}u) == 0u)`
         : `bitcast<f32>(table[o + ${i}u])`,
     )
@@ -81,7 +82,7 @@ export function hyperStruct(
   const where = stepped
     ? `let t = counters[${classCounterWgsl('index', 'step')}] + 1u;
   let touched = counters[${classCounterWgsl('index', 'touched')}];
-  let o = launch.rowBase + (t % launch.ring) * launch.rowStride + index * ${fields.length}u;`
+  let o = launch.rowBase + (t & launch.ringMask) * launch.rowStride + index * ${fields.length}u;`
     : `let o = launch.rowBase + index * ${fields.length}u;`;
   return `struct Hyper {\n${members}\n  _pad: f32,\n}
 fn hyper(index: u32) -> Hyper {

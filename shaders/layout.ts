@@ -107,7 +107,8 @@ export const LAUNCH = layout('Launch', {
   rowBase: 'u32',
   normBase: 'u32',
   rowStride: 'u32',
-  ring: 'u32',
+  /** Ring size - 1 (the size is a power of two). */
+  ringMask: 'u32',
 });
 
 /** The uniform of the norm reductions (per block, then per tensor). */

@@ -47,7 +47,7 @@ export interface StepBuffers {
 export interface RowLayout {
   /** Words of one row set (state classes x fields). */
   rowWords: number;
-  /** Row sets in the step-indexed ring (1 for kernels without counters). */
+  /** Row sets in the step-indexed ring, a power of two (1 for kernels without counters). */
   ring: number;
   /** Per state class, the bits of the states its kernel writes (for the count kernel). */
   masks?: Uint32Array;
@@ -127,7 +127,7 @@ export class Launcher {
           rowBase: blockWords,
           normBase,
           rowStride: rowWords,
-          ring,
+          ringMask: ring - 1,
         }),
       );
 

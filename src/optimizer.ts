@@ -50,6 +50,11 @@ export interface StateClass {
   origin: number;
   /** State buffers filled with their initial value or a loaded one. */
   initialized: Set<string>;
+  /**
+   * State buffers some step has written, as the host knows it without skipping (then every
+   * recorded step is applied): the `fresh` fields are decided from it on the host.
+   */
+  written: Set<string>;
   /** The group's options the ring rows were computed with. */
   key: string;
   /** Per ring slot, the step t whose row it holds (-1: none). */
@@ -165,6 +170,7 @@ export class Optimizer<O extends object> {
       chain: [state.host],
       origin: state.host.step,
       initialized: new Set(state.touched),
+      written: new Set(state.touched),
       key: '',
       slots: new Int32Array(this.ring ?? 1).fill(-1),
     };
@@ -331,7 +337,9 @@ export class Optimizer<O extends object> {
       maximize,
       l2,
       skipFlag: this.skipNonFinite,
-      stepped: true,
+      // Without skipping the host knows every step's t and fresh states: the kernels read their
+      // row directly and need no counters (the count kernel still keeps them for stateDict).
+      stepped: this.skipNonFinite,
       fresh,
     };
   }
@@ -463,6 +471,10 @@ export class Optimizer<O extends object> {
       launcher.encode(pass);
       pass.end();
       this.clock.record();
+      if (!this.skipNonFinite)
+        for (const c of this.classes)
+          for (const s of Object.keys(this.spec.states(this.paramGroups[c.group]!)))
+            c.written.add(s);
       if (encoder) return; // the caller submits; confirmations come with our next own step
       const readback = this.clock.encodeReadback(target);
       this.engine.queue.submit([target.finish()]);
@@ -561,6 +573,7 @@ export class Optimizer<O extends object> {
     const setWords = this.classes.length * F;
     const dirty = new Set<number>();
     const keys = this.paramGroups.map(optionsKey);
+    const fresh = Object.entries((this.spec.fresh ?? {}) as Record<string, string>);
     for (const c of this.classes) {
       const group = this.paramGroups[c.group]!;
       const [lo, hi] = this.clock.window(c.index);
@@ -581,6 +594,7 @@ export class Optimizer<O extends object> {
         if (c.slots[slot] === t) continue;
         const state = { ...c.chain[t - 1 - c.origin]! };
         const values: Record<string, number> = this.spec.scalars(group, state);
+        for (const [field, name] of fresh) values[field] = c.written.has(name) ? 0 : 1;
         if (c.chain.length === t - c.origin) c.chain.push(state);
         const offset = slot * setWords + c.index * F;
         for (let f = 0; f < F; f++) this.rows[offset + f] = values[fields[f]!] ?? 0;

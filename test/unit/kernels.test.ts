@@ -23,7 +23,9 @@ describe('uniform packing: one field list makes both the WGSL struct and the row
     const text = hyperStruct(['lr', 'first'], true, { first: 3 });
     expect(text).toContain('let t = counters[4u + 2u * index + 0u] + 1u;');
     expect(text).toContain('let touched = counters[4u + 2u * index + 1u];');
-    expect(text).toContain('launch.rowBase + (t % launch.ring) * launch.rowStride + index * 2u');
+    expect(text).toContain(
+      'launch.rowBase + (t & launch.ringMask) * launch.rowStride + index * 2u',
+    );
     expect(text).toContain('select(0.0, 1.0, (touched & 8u) == 0u)');
   });
 });
