@@ -221,16 +221,18 @@ export function clipGradNorm(params: Parameter[], maxNorm: number): NormHandle {
       `clipGradNorm: maxNorm must be a finite number > 0, got ${describe(maxNorm)}`,
     );
   const engine = list[0]!.engine;
-  return cached(
-    'norm:',
-    list,
-    () =>
-      new NormClipper(
-        engine,
-        list.map((p) => p.extents),
-        list,
-      ),
-  ).run(maxNorm);
+  return engine.scoped('clipGradNorm', () =>
+    cached(
+      'norm:',
+      list,
+      () =>
+        new NormClipper(
+          engine,
+          list.map((p) => p.extents),
+          list,
+        ),
+    ).run(maxNorm),
+  );
 }
 
 /** Clamps every gradient element to [-clipValue, clipValue]. */
@@ -241,31 +243,33 @@ export function clipGradValue(params: Parameter[], clipValue: number): void {
       `clipGradValue: clipValue must be a finite number >= 0, got ${describe(clipValue)}`,
     );
   const engine = list[0]!.engine;
-  const op = cached('value:', list, () => {
-    const plan = planStep(
-      gradientsAsTensors(list),
-      engine.limits.maxComputeWorkgroupsPerDimension ** 2,
-    );
-    const kernel = {
-      label: 'clipGradValue',
-      states: [],
-      fields: ['clipValue'],
-      body: clipValueBody,
-      maximize: false,
-      l2: false,
-      grad: false,
-    };
-    const launcher = new Launcher(
-      engine,
-      'clipGradValue',
-      plan,
-      new Map([['', kernel]]),
-      { states: new Map() },
-      { rowWords: list.length, ring: 1 },
-    );
-    return { launcher, rows: new Float32Array(list.length), destroy: () => launcher.destroy() };
-  });
+  const op = engine.scoped('clipGradValue', () =>
+    cached('value:', list, () => {
+      const plan = planStep(
+        gradientsAsTensors(list),
+        engine.limits.maxComputeWorkgroupsPerDimension ** 2,
+      );
+      const kernel = {
+        label: 'clipGradValue',
+        states: [],
+        fields: ['clipValue'],
+        body: clipValueBody,
+        maximize: false,
+        l2: false,
+        grad: false,
+      };
+      const launcher = new Launcher(
+        engine,
+        'clipGradValue',
+        plan,
+        new Map([['', kernel]]),
+        { states: new Map() },
+        { rowWords: list.length, ring: 1 },
+      );
+      return { launcher, rows: new Float32Array(list.length), destroy: () => launcher.destroy() };
+    }),
+  );
   op.rows.fill(clipValue);
-  op.launcher.writeRows(op.rows);
+  engine.scoped('clipGradValue', () => op.launcher.writeRows(op.rows));
   submit(engine, 'clipGradValue', op.launcher);
 }

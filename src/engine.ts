@@ -118,7 +118,9 @@ export class Engine {
     this.onUncaptured = (event) => {
       this.report('uncaptured', (event as GPUUncapturedErrorEvent).error.message);
     };
-    device.addEventListener('uncapturederror', this.onUncaptured);
+    // Every GPU call of the engine runs in error scopes, so on a device of its own anything
+    // uncaptured is a leftover of its work; on an adopted device it is another library's.
+    if (ownsDevice) device.addEventListener('uncapturederror', this.onUncaptured);
     this.lost = new Promise((resolve) => {
       void device.lost.then((info) => {
         if (this.disposed) return; // our own dispose() destroyed it
@@ -270,9 +272,11 @@ export class Engine {
     checkLength(n, this.limits.maxBufferSize);
     const shape = checkShape(options.shape, n);
     const label = options.label ?? `param${this.count++}`;
-    const p = new Parameter(this, n, this.allocate(n, label), 'engine', label, shape);
-    if (source instanceof Float32Array) p.write(source);
-    return p;
+    return this.scoped(label, () => {
+      const p = new Parameter(this, n, this.allocate(n, label), 'engine', label, shape);
+      if (source instanceof Float32Array) p.write(source);
+      return p;
+    });
   }
 
   private allocate(n: number, label: string): Extent[] {
@@ -326,7 +330,8 @@ export class Engine {
       );
     }
     const shape = checkShape(o.shape, length);
-    const grad = o.grad ?? this.createBuffer(`${label}.grad`, padToVec4(length) * 4);
+    const grad =
+      o.grad ?? this.scoped(label, () => this.createBuffer(`${label}.grad`, padToVec4(length) * 4));
     const extent: Extent = {
       start: 0,
       length,
@@ -364,14 +369,14 @@ export class Engine {
 
   writeRuns(runs: Run[], data: Float32Array, label: string): void {
     this.checkLive();
-    writeRuns(this.queue, runs, data, label);
+    this.scoped(label, () => writeRuns(this.queue, runs, data, label));
   }
 
   async readRuns(runs: Run[], length: number): Promise<Float32Array> {
     this.checkLive();
     this.throwIfFailed();
     try {
-      return await readRuns(this, runs, length);
+      return await this.scoped('readback', () => readRuns(this, runs, length));
     } catch (e) {
       // A read cut short by device loss says so (device.lost resolves a moment later).
       if ((e as Error).name === 'AbortError')
@@ -382,9 +387,11 @@ export class Engine {
 
   zeroRuns(runs: Run[]): void {
     this.checkLive();
-    const encoder = this.device.createCommandEncoder({ label: 'zero' });
-    zeroRuns(encoder, runs);
-    this.queue.submit([encoder.finish()]);
+    this.scoped('zero', () => {
+      const encoder = this.device.createCommandEncoder({ label: 'zero' });
+      zeroRuns(encoder, runs);
+      this.queue.submit([encoder.finish()]);
+    });
   }
 
   /** Reads `words` u32/f32 words from the start of an engine buffer. */
@@ -405,7 +412,7 @@ export class Engine {
     for (const b of this.deferred) b.destroy();
     this.deferred.clear();
     this.disposed = true;
-    this.device.removeEventListener('uncapturederror', this.onUncaptured);
+    if (this.ownsDevice) this.device.removeEventListener('uncapturederror', this.onUncaptured);
     if (this.ownsDevice) this.device.destroy();
   }
 }

@@ -158,7 +158,10 @@ export class Optimizer<O extends object> {
     );
     this.ring = skipNonFinite ? SKIP_RING : 1;
     this.rows = this.allocateRows();
-    this.clock = new StepClock(this.engine, this.label, skipNonFinite, this.classes.length);
+    this.clock = this.engine.scoped(
+      this.label,
+      () => new StepClock(this.engine, this.label, skipNonFinite, this.classes.length),
+    );
     packParameters(this.engine, [...seen], this.label);
     this.engine.track(this);
   }
@@ -273,7 +276,7 @@ export class Optimizer<O extends object> {
     const cls = this.newClass(this.classes.length, index, this.initialState());
     this.classes.push(cls);
     for (const param of g.params) this.tensors.push({ param, group: index, cls });
-    this.clock.addClasses(1);
+    this.engine.scoped(where, () => this.clock.addClasses(1));
     this.rows = this.allocateRows();
     this.variantKeys = []; // more tensors, rows and counters: rebuild the launches
   }
@@ -619,12 +622,14 @@ export class Optimizer<O extends object> {
   /** Sets every gradient to zero (PyTorch's set_to_none=False). */
   zeroGrad(): void {
     this.checkLive();
-    const encoder = this.engine.device.createCommandEncoder({ label: `${this.label}.zeroGrad` });
-    zeroRuns(
-      encoder,
-      this.tensors.flatMap((t) => t.param.gradRuns()),
-    );
-    this.engine.queue.submit([encoder.finish()]);
+    this.engine.scoped(`${this.label}.zeroGrad`, () => {
+      const encoder = this.engine.device.createCommandEncoder({ label: `${this.label}.zeroGrad` });
+      zeroRuns(
+        encoder,
+        this.tensors.flatMap((t) => t.param.gradRuns()),
+      );
+      this.engine.queue.submit([encoder.finish()]);
+    });
   }
 
   /** The optimizer state, as PyTorch's state_dict() with camelCase names. */
@@ -665,18 +670,20 @@ export class Optimizer<O extends object> {
     const touched = this.classes.map((c) =>
       [...c.initialized].reduce((m, s) => m | (1 << this.bit(s)), 0),
     );
-    this.clock.reset(
-      this.classes.map((c) => c.origin),
-      touched,
-    );
     this.settled = undefined;
     this.rows = this.allocateRows();
     this.variantKeys = []; // rows and counters moved: rebuild the launches
-    this.prepare();
-    // Every state the groups use: the loaded values, or the initial value (a fresh state).
-    this.tensors.forEach((t, i) => {
-      for (const [name, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!)))
-        this.fillState(i, name, loaded[i]![name] ?? init);
+    this.engine.scoped(`${this.label}.loadStateDict`, () => {
+      this.clock.reset(
+        this.classes.map((c) => c.origin),
+        touched,
+      );
+      this.prepare();
+      // Every state the groups use: the loaded values, or the initial value (a fresh state).
+      this.tensors.forEach((t, i) => {
+        for (const [name, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!)))
+          this.fillState(i, name, loaded[i]![name] ?? init);
+      });
     });
   }
 

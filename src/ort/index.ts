@@ -153,11 +153,9 @@ export function ortWeight<T extends OrtTensorLike>(
       `ortWeight: dims [${dims.join(', ')}] must be positive integers whose product is the number of values (${values.length})`,
     );
   }
-  const buffer = engine.device.createBuffer({
-    label,
-    size: Math.ceil(size / 4) * 16,
-    usage: STORAGE_USAGE,
-  });
+  const buffer = engine.scoped(label, () =>
+    engine.device.createBuffer({ label, size: Math.ceil(size / 4) * 16, usage: STORAGE_USAGE }),
+  );
   try {
     const parameter = engine.parameter(buffer, { length: size, label });
     parameter.write(values);

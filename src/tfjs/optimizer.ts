@@ -213,16 +213,19 @@ function adapterClass<O extends object>(tf: Tf, Optimizer: OptimizerClass<O>): A
       });
       flush(backend);
       const engine = set.optimizer.engine;
-      const encoder = engine.device.createCommandEncoder({ label: `tfjs/${kind}.gradients` });
-      set.encodeGradients(encoder, grads);
-      if (this.clipNorm !== undefined) {
-        engine.queue.submit([encoder.finish()]);
-        clipGradNorm(set.params, this.clipNorm);
-        set.optimizer.step();
-      } else {
-        set.optimizer.step(encoder);
-        engine.queue.submit([encoder.finish()]);
-      }
+      // In the engine's error scopes: on TF.js's device, only what the scopes catch is ours.
+      engine.scoped(`tfjs/${kind}.step`, () => {
+        const encoder = engine.device.createCommandEncoder({ label: `tfjs/${kind}.gradients` });
+        set.encodeGradients(encoder, grads);
+        if (this.clipNorm !== undefined) {
+          engine.queue.submit([encoder.finish()]);
+          clipGradNorm(set.params, this.clipNorm);
+          set.optimizer.step();
+        } else {
+          set.optimizer.step(encoder);
+          engine.queue.submit([encoder.finish()]);
+        }
+      });
       for (const v of set.variables) invalidate(backend, v.dataId);
       this.incrementIterations();
       this.schedulers.get(set)?.step();
