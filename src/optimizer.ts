@@ -4,6 +4,15 @@ import type { Engine } from './engine.ts';
 import { DisposedError } from './errors.ts';
 import { Launcher, type KernelVariant } from './launcher.ts';
 import { Parameter, type Run } from './parameter.ts';
+import {
+  definedOnly,
+  groupKeys,
+  isCommandEncoder,
+  paramGroupInputs,
+  resolveGroups,
+  type ParamGroup,
+  type ParamGroupInput,
+} from './param-groups.ts';
 import { planStep, type Plan } from './plan.ts';
 import type { HostState, OptimizerSpec } from './optimizers/spec.ts';
 import { StepClock, type CounterReading } from './step-clock.ts';
@@ -12,10 +21,8 @@ import { checkKnownKeys, describe } from './validate.ts';
 
 export type { StateDict } from './checkpoint.ts';
 
-/** A param group as passed in: its parameters plus any options overriding the defaults. */
-export type ParamGroupInput<O> = { params: Parameter[] } & Partial<O>;
-/** A live param group: every option resolved; edit fields between steps (no recompilation). */
-export type ParamGroup<O> = O & { params: Parameter[] };
+export type { ParamGroup, ParamGroupInput } from './param-groups.ts';
+export { groupKeys } from './param-groups.ts';
 
 /** Options of the optimizer itself, beside the per-group hyperparameters. */
 export interface OptimizerOptions {
@@ -118,35 +125,9 @@ export class Optimizer<O extends object> {
       );
     }
     this.defaults = { ...spec.defaults, ...definedOnly(defaults) } as O;
-    const inputs = paramGroupInputs<O>(name, params);
-    this.paramGroups = inputs.map(
-      (g) => ({ ...this.defaults, ...definedOnly(g), params: [...g.params] }) as ParamGroup<O>,
-    );
-    const seen = new Set<Parameter>();
-    this.paramGroups.forEach((g, i) => {
-      checkKnownKeys(`${name}: param group ${i}`, g, groupKeys(spec), 'option');
-      spec.validate(g);
-      g.params.forEach((p, k) => {
-        if (!(p instanceof Parameter)) {
-          throw new TypeError(
-            `${name}: param group ${i} params[${k}] must be a Parameter (from engine.parameter()), got ${describe(p)}`,
-          );
-        }
-        if (seen.has(p))
-          throw new RangeError(`${name}: ${p.label} appears in more than one param group`);
-        seen.add(p);
-        p.checkLive();
-      });
-    });
-    const first = this.paramGroups[0]!.params[0]!;
-    for (const p of seen) {
-      if (p.engine !== first.engine) {
-        throw new RangeError(
-          `${name}: ${first.label} and ${p.label} belong to different engines; an optimizer steps the parameters of one engine (one GPU device)`,
-        );
-      }
-    }
-    this.engine = first.engine;
+    const resolved = resolveGroups(spec, this.defaults, paramGroupInputs<O>(name, params));
+    this.paramGroups = resolved.groups;
+    this.engine = resolved.engine;
     this.engine.throwIfFailed();
     this.label = name.toLowerCase();
     this.skipNonFinite = skipNonFinite;
@@ -162,7 +143,7 @@ export class Optimizer<O extends object> {
       this.label,
       () => new StepClock(this.engine, this.label, skipNonFinite, this.classes.length),
     );
-    packParameters(this.engine, [...seen], this.label);
+    packParameters(this.engine, resolved.params, this.label);
     this.engine.track(this);
   }
 
@@ -245,37 +226,20 @@ export class Optimizer<O extends object> {
         `${where}: expected a param group { params: [...] }, got ${describe(group)}`,
       );
     const [input] = paramGroupInputs<O>(where, [group]);
-    const g = {
-      ...this.defaults,
-      ...definedOnly(input!),
-      params: [...input!.params],
-    } as ParamGroup<O>;
-    checkKnownKeys(`${name}: param group ${index}`, g, groupKeys(this.spec), 'option');
-    this.spec.validate(g);
     const mine = new Set(this.tensors.map((t) => t.param));
-    const seen = new Set<Parameter>();
-    g.params.forEach((p, k) => {
-      if (!(p instanceof Parameter)) {
-        throw new TypeError(
-          `${name}: param group ${index} params[${k}] must be a Parameter (from engine.parameter()), got ${describe(p)}`,
-        );
-      }
-      if (mine.has(p) || seen.has(p))
-        throw new RangeError(`${name}: ${p.label} appears in more than one param group`);
-      seen.add(p);
-      p.checkLive();
-      if (p.engine !== this.engine) {
-        throw new RangeError(
-          `${name}: ${this.tensors[0]!.param.label} and ${p.label} belong to different engines; an optimizer steps the parameters of one engine (one GPU device)`,
-        );
-      }
+    const {
+      groups: [g],
+      params: added,
+    } = resolveGroups(this.spec, this.defaults, [input!], index, mine, {
+      engine: this.engine,
+      anchor: this.tensors[0]!.param.label,
     });
     this.engine.throwIfFailed();
-    packParameters(this.engine, [...seen], this.label);
-    this.paramGroups.push(g);
+    packParameters(this.engine, added, this.label);
+    this.paramGroups.push(g!);
     const cls = this.newClass(this.classes.length, index, this.initialState());
     this.classes.push(cls);
-    for (const param of g.params) this.tensors.push({ param, group: index, cls });
+    for (const param of g!.params) this.tensors.push({ param, group: index, cls });
     this.engine.scoped(where, () => this.clock.addClasses(1));
     this.rows = this.allocateRows();
     this.variantKeys = []; // more tensors, rows and counters: rebuild the launches
@@ -699,51 +663,7 @@ export class Optimizer<O extends object> {
   }
 }
 
-/** Keys a param group may hold: the spec's options, `params`, and the schedulers' `initialLr`. */
-export function groupKeys(spec: { readonly defaults: object }): string[] {
-  return [...Object.keys(spec.defaults), 'params', 'initialLr'];
-}
-
 /** The options of a group as a string, compared every step (a change recomputes the rows). */
 function optionsKey(group: object): string {
   return JSON.stringify(group, (k, v) => (k === 'params' ? undefined : v));
-}
-
-/** Normalizes `params` (a list of Parameters, or of param groups) with a clear error otherwise. */
-function paramGroupInputs<O>(name: string, params: unknown): ParamGroupInput<O>[] {
-  const expected = `expected an array of Parameters (from engine.parameter()) or of param groups { params: [...] }`;
-  if (!Array.isArray(params)) throw new TypeError(`${name}: ${expected}, got ${describe(params)}`);
-  if (params.length === 0) throw new RangeError(`${name}: ${expected}, got an empty array`);
-  const groups = params.every((p) => p instanceof Parameter)
-    ? [{ params }]
-    : params.map((g, i) => {
-        if (g === null || typeof g !== 'object' || g instanceof Parameter || !('params' in g)) {
-          throw new TypeError(`${name}: ${expected}; element ${i} is ${describe(g)}`);
-        }
-        return g as { params: unknown };
-      });
-  groups.forEach((g, i) => {
-    if (!Array.isArray(g.params) || g.params.length === 0) {
-      throw new RangeError(
-        `${name}: param group ${i} must have a non-empty params array, got ${describe(g.params)}`,
-      );
-    }
-  });
-  return groups as ParamGroupInput<O>[];
-}
-
-function isCommandEncoder(x: unknown): x is GPUCommandEncoder {
-  if (typeof GPUCommandEncoder !== 'undefined' && x instanceof GPUCommandEncoder) return true;
-  return (
-    typeof x === 'object' &&
-    x !== null &&
-    typeof (x as GPUCommandEncoder).beginComputePass === 'function' &&
-    typeof (x as GPUCommandEncoder).finish === 'function'
-  );
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined && k !== 'params') out[k] = v;
-  return out as Partial<T>;
 }
