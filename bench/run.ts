@@ -19,6 +19,9 @@ import { trainingFigures, trainingMarkdown, trainingSvg } from './tfjs-training-
 
 /** A measurement that takes longer than this is recorded as an error (a hung device, say). */
 const CALL_TIMEOUT_S = 300;
+/** The TF.js training section trains a whole model three times: it may take longer. */
+const TRAINING_TIMEOUT_S = 1200;
+const timeoutOf = (name: string) => (name === 'runTraining' ? TRAINING_TIMEOUT_S : CALL_TIMEOUT_S);
 
 /** Reopening the page after a failure: beyond this the run stops. */
 const RECOVER_TIMEOUT_S = 180;
@@ -250,7 +253,7 @@ async function main() {
     // error and the run goes on in a fresh page.
     const call = async <K extends keyof Bench>(name: K, ...args: Parameters<Bench[K]>) => {
       try {
-        return (await withTimeout(evaluate(name, args), CALL_TIMEOUT_S, 'no answer')) as Awaited<
+        return (await withTimeout(evaluate(name, args), timeoutOf(name), 'no answer')) as Awaited<
           ReturnType<Bench[K]>
         >;
       } catch (e) {
@@ -471,7 +474,7 @@ async function runInNode(flags: Flags, log: (line: string) => void, started: num
     (bench[name] as (...x: unknown[]) => Promise<never>)(...args);
   const call = (async <K extends keyof Bench>(name: K, ...args: Parameters<Bench[K]>) => {
     try {
-      return (await withTimeout(evaluate(name, args), CALL_TIMEOUT_S, 'no answer')) as Awaited<
+      return (await withTimeout(evaluate(name, args), timeoutOf(name), 'no answer')) as Awaited<
         ReturnType<Bench[K]>
       >;
     } catch (e) {
