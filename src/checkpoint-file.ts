@@ -109,6 +109,7 @@ export async function saveCheckpoint<O extends object>(
     optimizer: sd.optimizer,
     paramGroups: exactJson(who, sd.paramGroups),
     params: String(withParams),
+    ...(sd.trainMode === undefined ? {} : { trainMode: String(sd.trainMode) }),
   });
 }
 
@@ -215,6 +216,13 @@ export async function loadCheckpoint<O extends object>(
     );
   }
   const sd = { optimizer: name, state, paramGroups } as StateDict;
+  if (meta.trainMode !== undefined) {
+    if (meta.trainMode !== 'true' && meta.trainMode !== 'false')
+      throw new TypeError(
+        `${who}: __metadata__.trainMode must be 'true' or 'false', got ${describe(meta.trainMode)}`,
+      );
+    sd.trainMode = meta.trainMode === 'true';
+  }
   validateStateDict(opt, sd, who);
   opt.loadStateDict(sd);
   for (const [i, values] of params) opt.tensors[i]!.param.write(values);

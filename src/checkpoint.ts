@@ -11,6 +11,12 @@ import { checkKnownKeys, describe } from './validate.ts';
 export interface StateDict {
   /** The optimizer kind that wrote the dict ('AdamW'); loading into another kind is refused. */
   optimizer: string;
+  /**
+   * Schedule-free optimizers only (torch keeps it as group['train_mode']): whether the
+   * parameters held y (train mode) or x (eval mode) when the dict was taken. Loading restores the
+   * mode, so a checkpoint saved after eval() continues from x as it should.
+   */
+  trainMode?: boolean;
   state: Record<number, Record<string, number | Float32Array>>;
   paramGroups: Array<Record<string, unknown> & { params: number[] }>;
 }
@@ -71,7 +77,9 @@ export async function readStateDict<O extends object>(opt: Optimizer<O>): Promis
   });
   const values = await readTensors(opt.engine, reads);
   reads.forEach((r, k) => (state[r.i]![r.name] = values[k]!));
-  return { optimizer: opt.spec.name, state, paramGroups };
+  const sd: StateDict = { optimizer: opt.spec.name, state, paramGroups };
+  if (opt.spec.modes) sd.trainMode = opt.training;
+  return sd;
 }
 
 /** One tensor's entry of stateDict().state (step, scalars, state buffers), read from the GPU. */
@@ -135,7 +143,18 @@ export function validateStateDict<O extends object>(
       `${who}: expected { optimizer, state, paramGroups } as stateDict() returns, got ${describe(sd)}`,
     );
   }
-  checkKnownKeys(who, sd, ['optimizer', 'state', 'paramGroups'], 'field');
+  const modes = opt.spec.modes !== undefined;
+  checkKnownKeys(
+    who,
+    sd,
+    ['optimizer', 'state', 'paramGroups', ...(modes ? ['trainMode'] : [])],
+    'field',
+  );
+  if (modes && typeof sd.trainMode !== 'boolean') {
+    throw new TypeError(
+      `${who}: a ${name} dict says whether the parameters hold y or x: trainMode must be true or false, got ${describe(sd.trainMode)}`,
+    );
+  }
   if (sd.optimizer === undefined) {
     throw new TypeError(
       `${who}: the dict does not say which optimizer wrote it (its 'optimizer' field is missing; stateDict() of ${name} writes optimizer: '${name}')`,

@@ -449,6 +449,11 @@ export class Optimizer<O extends object> {
     });
   }
 
+  /** Schedule-free: whether the parameters hold y (train mode, the default) or x (after eval()). */
+  get training(): boolean {
+    return this.mode === 'train';
+  }
+
   /**
    * Schedule-free: sets every parameter to x, the point to evaluate, on the GPU (no-op when
    * already in eval mode, as schedule_free's eval()). Steps are refused until train().
@@ -649,6 +654,8 @@ export class Optimizer<O extends object> {
           this.fillState(i, name, loaded[i]![name] ?? init);
       });
     });
+    // Schedule-free: the dict says which point the parameters hold; no values move.
+    if (sd.trainMode !== undefined) this.mode = sd.trainMode ? 'train' : 'eval';
   }
 
   /** Frees the optimizer's state; parameters stay alive. */

@@ -94,3 +94,82 @@ it('optimizers without modes refuse eval() and train() with a TypeError', async 
     'TypeError: Adam.train: only schedule-free optimizers have train and eval modes',
   ]);
 });
+
+it('the mode is part of the state dict and the checkpoint: saved after eval(), loading continues from x', async () => {
+  const r = await harnessPage().evaluate(async () => {
+    const api = window.webgpuOptim;
+    const engine = await api.createEngine();
+    const grad = (t: number) => Float32Array.from({ length: 300 }, (_, i) => Math.sin(i * t));
+    const init = Float32Array.from({ length: 300 }, (_, i) => Math.cos(i));
+    const run = (
+      w: ReturnType<typeof engine.parameter>,
+      o: InstanceType<typeof api.AdamWScheduleFree>,
+      from: number,
+      to: number,
+    ) => {
+      for (let t = from; t <= to; t++) {
+        w.grad.write(grad(t));
+        o.step();
+      }
+    };
+    // Uninterrupted: 5 steps, eval, train, 2 more steps.
+    const a = engine.parameter(init);
+    const optA = new api.AdamWScheduleFree([a], { lr: 0.01 });
+    run(a, optA, 1, 5);
+    optA.eval();
+    const bytes = await api.saveCheckpoint(optA, { params: true });
+    const sd = await optA.stateDict();
+    optA.train();
+    run(a, optA, 6, 7);
+    const expected = await a.read();
+    // Restored from the eval-mode checkpoint into a fresh optimizer.
+    const b = engine.parameter(300);
+    const optB = new api.AdamWScheduleFree([b], { lr: 0.01 });
+    await api.loadCheckpoint(optB, bytes);
+    const restoredTraining = optB.training;
+    let refused = '';
+    try {
+      optB.step();
+    } catch (e) {
+      refused = (e as Error).message;
+    }
+    optB.train();
+    run(b, optB, 6, 7);
+    const got = await b.read();
+    // A dict without the mode, and one of Adam with it, are refused.
+    const errors: string[] = [];
+    const { trainMode: _, ...withoutMode } = sd;
+    for (const [o, d] of [
+      [optB, withoutMode],
+      [
+        new api.Adam([engine.parameter(3)]),
+        {
+          optimizer: 'Adam',
+          state: {},
+          paramGroups: [{ ...api.optimizerSpecs.Adam.defaults, params: [0] }],
+          trainMode: true,
+        },
+      ],
+    ] as const) {
+      try {
+        (o as { loadStateDict(x: unknown): void }).loadStateDict(d);
+      } catch (e) {
+        errors.push(`${(e as Error).name}: ${(e as Error).message}`);
+      }
+    }
+    engine.dispose();
+    return {
+      saved: sd.trainMode,
+      restoredTraining,
+      refused,
+      identical: expected.every((v, i) => Object.is(v, got[i])),
+      errors,
+    };
+  });
+  expect(r.saved).toBe(false);
+  expect(r.restoredTraining).toBe(false);
+  expect(r.refused).toMatch(/in eval mode/);
+  expect(r.identical).toBe(true);
+  expect(r.errors[0]).toMatch(/^TypeError: .*trainMode must be true or false, got undefined/);
+  expect(r.errors[1]).toMatch(/^TypeError: .*unknown field 'trainMode'/);
+});
