@@ -43,6 +43,8 @@ export interface ElementwiseKernel {
   stepped?: boolean;
   /** Fields computed on the GPU: 1.0 while the state with that bit was never written. */
   fresh?: Readonly<Record<string, number>>;
+  /** A lane launch: each invocation updates one tiny tensor of its own (see planStep). */
+  lanes?: boolean;
 }
 
 /**
@@ -136,10 +138,13 @@ const blockHeader = `
   let tensor = ${blockWord('tensor')};
   let h = hyper(${blockWord('row')});`;
 
-/** Opens the loop over this invocation's items (BLOCK_LANES apart; closed by the caller). */
-const itemLoop = `
+/**
+ * Opens the loop over this invocation's items (closed by the caller): BLOCK_LANES apart in a
+ * block, consecutive in a lane block (the invocation's tiny tensor is all its own).
+ */
+const itemLoop = (lanes: boolean | undefined) => `
   for (var item = 0u; item < ${BLOCK_ITEMS}u; item = item + 1u) {
-  let j = lane + item * ${BLOCK_LANES}u;
+  let j = ${lanes ? 'item' : `lane + item * ${BLOCK_LANES}u`};
   if (j >= count) { break; }`;
 
 /** Loads item j's p, g and states and applies maximize and L2 decay. */
@@ -161,23 +166,33 @@ ${loads}
 #endif`;
 }
 
-const entry = `@compute @workgroup_size(${BLOCK_LANES})
+/**
+ * The entry point, up to the block row this invocation works from. In a lane block the row is
+ * the lane's own (its tiny tensor's), found through the block's first lane row and lane count.
+ */
+export const entry = (lanes: boolean | undefined) => `@compute @workgroup_size(${BLOCK_LANES})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>,
         @builtin(local_invocation_index) lane: u32) {
   let b = wid.x + wid.y * grid.x;
   if (b >= launch.blockCount) { return; }
-  let row = (launch.blockBase + b) * ${BLOCK_WORDS}u;`;
+${
+  lanes
+    ? `  let block = (launch.blockBase + b) * ${BLOCK_WORDS}u;
+  if (lane >= ${blockWord('count', 'block')}) { return; }
+  let row = (${blockWord('param', 'block')} + lane) * ${BLOCK_WORDS}u;`
+    : `  let row = (launch.blockBase + b) * ${BLOCK_WORDS}u;`
+}`;
 
 /** The update kernel: per item (vec4 or scalar), state loaded, body applied, all stored. */
 export function elementwiseKernel(k: ElementwiseKernel): string {
   const stores = k.states.map((s) => `  ${s}Buf[si] = ${s};`).join('\n');
   return wgsl`${header(k, 'read_write')}
-${entry}
+${entry(k.lanes)}
 #if ${k.skipFlag === true}
   ${skipGuard}
 #endif
 ${blockHeader}
-${itemLoop}
+${itemLoop(k.lanes)}
 ${prologue(k)}
 ${k.body}
   paramBuf[pi] = p;
@@ -203,21 +218,31 @@ export function normKernel(k: ElementwiseKernel): string {
     { length: K },
     (_, j) => `  scratch[slot + ${j}u] = acc${K === 1 ? '' : `[${j}]`};`,
   ).join('\n');
+  // A lane's tensor is all its own: it writes the norms themselves, the reduction skips it.
+  const finals = Array.from(
+    { length: K },
+    (_, j) => `  scratch[slot + ${j}u] = sqrt(acc${K === 1 ? '' : `[${j}]`});`,
+  ).join('\n');
   return wgsl`${header({ ...k, norms: K }, 'read_write')}
-${entry}
+${entry(k.lanes)}
 #if ${k.skipFlag === true}
   ${skipGuard}
 #endif
   var acc = ${accType(K)}(0.0);
 ${blockHeader}
-${itemLoop}
+${itemLoop(k.lanes)}
 ${prologue(k)}
 ${declare}
 ${k.body}
     acc = acc + ${accType(K)}(${squares});
   }
+#if ${k.lanes === true}
+  let slot = launch.normBase + tensor * ${K}u;
+${finals}
+#else
   let slot = (${blockWord('partial')} * ${BLOCK_LANES}u + lane) * ${K}u;
 ${writes}
+#endif
 }
 `;
 }
@@ -289,7 +314,9 @@ ${laneIndex}
   let t = i;
   if (t >= r.count) { return; }
   let first = table[r.partialTable + t];
-  let s = chunkedSum(r.blockBase / ${K}u + first, table[r.partialTable + t + 1u] - first);
+  let blocks = table[r.partialTable + t + 1u] - first;
+  if (blocks == 0u) { return; } // a tensor in a lane block: its norm is already written
+  let s = chunkedSum(r.blockBase / ${K}u + first, blocks);
 ${writes}
 }
 `;

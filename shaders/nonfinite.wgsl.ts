@@ -1,8 +1,7 @@
-import { BINDING } from './common.wgsl.ts';
+import { BINDING, entry } from './common.wgsl.ts';
 import {
   BLOCK_ITEMS,
   BLOCK_LANES,
-  BLOCK_WORDS,
   blockWord,
   classCounterWgsl,
   COUNT,
@@ -16,7 +15,7 @@ import {
  * all-ones exponent (Inf or NaN; a bit test, immune to fast-math); the update kernels return
  * early while it is set; `stepCount` then advances the counters (COUNTER_HEADER, CLASS_COUNTERS).
  */
-export function nonFiniteCheck(vec: 1 | 4): string {
+export function nonFiniteCheck(vec: 1 | 4, lanes = false): string {
   const T = vec === 4 ? 'vec4<f32>' : 'f32';
   const U = vec === 4 ? 'vec4<u32>' : 'u32';
   return `
@@ -26,22 +25,17 @@ ${LAUNCH.wgsl}
 @group(0) @binding(${BINDING.grad}) var<storage, read> gradBuf: array<${T}>;
 @group(0) @binding(${BINDING.counters}) var<storage, read_write> counters: array<atomic<u32>>;
 
-@compute @workgroup_size(${BLOCK_LANES})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>,
-        @builtin(local_invocation_index) lane: u32) {
-  let b = wid.x + wid.y * grid.x;
-  if (b >= launch.blockCount) { return; }
-  let row = (launch.blockBase + b) * ${BLOCK_WORDS}u;
+${entry(lanes)}
   let gradBase = ${blockWord('grad')};
   let count = ${blockWord('count')};
   var found = false;
   for (var item = 0u; item < ${BLOCK_ITEMS}u; item = item + 1u) {
-    let j = lane + item * ${BLOCK_LANES}u;
+    let j = ${lanes ? 'item' : `lane + item * ${BLOCK_LANES}u`};
     if (j >= count) { break; }
     let bits = bitcast<${U}>(gradBuf[gradBase + j]) & ${U}(0x7f800000u);
     found = found || any(bits == ${U}(0x7f800000u));
   }
-  if (found) { atomicOr(&counters[${H.found}u], 1u); }
+  if (found) { atomicOr(&counters[${COUNTER_HEADER.offset.found}u], 1u); }
 }
 `;
 }

@@ -70,6 +70,8 @@ class NormClipper {
     const plan = planStep(
       gradientsAsTensors(params),
       engine.limits.maxComputeWorkgroupsPerDimension ** 2,
+      false,
+      true, // tiny gradients one per invocation
     );
     this.results = engine.createBuffer('clipGradNorm/results', RESULT_SLOTS * 4);
     this.uniform = engine.createBuffer('clipGradNorm/total', 16, UNIFORM | COPY_DST);
@@ -248,6 +250,8 @@ export function clipGradValue(params: Parameter[], clipValue: number): void {
       const plan = planStep(
         gradientsAsTensors(list),
         engine.limits.maxComputeWorkgroupsPerDimension ** 2,
+        false,
+        true,
       );
       const kernel = {
         label: 'clipGradValue',

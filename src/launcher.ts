@@ -135,8 +135,8 @@ export class Launcher {
       // Before anything else: look for non-finite gradients.
       plan.launches.forEach((launch, i) => {
         const pipeline = engine.pipelines.get(
-          `nonfinite/check/${launch.vec === 4 ? 'vec4' : 'scalar'}`,
-          nonFiniteCheck(launch.vec),
+          `nonfinite/check/${launch.vec === 4 ? 'vec4' : 'scalar'}${launch.lanes ? '/lanes' : ''}`,
+          nonFiniteCheck(launch.vec, launch.lanes === true),
         );
         const entries: GPUBindGroupEntry[] = [
           { binding: BINDING.launch, resource: launchUniform(launch) },
@@ -192,8 +192,8 @@ export class Launcher {
       plan.launches.forEach((launch, i) => {
         const k = kernels.get(launch.variant)!;
         const width = launch.vec === 4 ? 'vec4' : 'scalar';
-        const name = `${k.label}${pass === 'norm' ? '/norms' : ''}/${width}`;
-        const source = { ...k, vec: launch.vec };
+        const name = `${k.label}${pass === 'norm' ? '/norms' : ''}/${width}${launch.lanes ? '/lanes' : ''}`;
+        const source = { ...k, vec: launch.vec, lanes: launch.lanes === true };
         const code =
           pass === 'norm'
             ? normKernel({ ...source, body: k.normBody! })

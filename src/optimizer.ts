@@ -333,6 +333,7 @@ export class Optimizer<O extends object> {
       })),
       this.engine.limits.maxComputeWorkgroupsPerDimension ** 2,
       !this.spec.norms, // elementwise rules may share blocks across tensors
+      !!this.spec.norms, // per-tensor norms: tiny tensors one per invocation instead
     );
     this.plan = plan;
     this.allocateStates(plan);

@@ -1,4 +1,4 @@
-import { BLOCK_ROW, BLOCK_SIZE, BLOCK_WORDS } from '../shaders/layout.ts';
+import { BLOCK_ITEMS, BLOCK_LANES, BLOCK_ROW, BLOCK_SIZE, BLOCK_WORDS } from '../shaders/layout.ts';
 import { padToVec4 } from './limits.ts';
 import type { Extent } from './parameter.ts';
 
@@ -43,13 +43,18 @@ export interface Segment {
   stateElements: number;
 }
 
-/** One dispatch: a segment, a kernel variant and a vector width, over blocks [blockBase, blockBase + blockCount). */
+/**
+ * One dispatch: a segment, a kernel variant and a vector width, over blocks [blockBase,
+ * blockBase + blockCount). With `lanes`, each block packs up to BLOCK_LANES tiny tensors, one
+ * per invocation (see LANE_ITEMS).
+ */
 export interface Launch {
   segment: number;
   variant: string;
   vec: 1 | 4;
   blockBase: number;
   blockCount: number;
+  lanes?: boolean;
 }
 
 export interface Plan {
@@ -170,28 +175,46 @@ function mergeAdjacent(pieces: Piece[], tensors: PlanTensor[]): Piece[] {
  * Plans one step over `tensors`: launches ordered by variant, segment and width, and at most
  * `maxBlocksPerLaunch` blocks each (the 2-D grid limit). With `merge`, tensors adjacent in a page
  * share blocks (see mergeAdjacent); without it every block belongs to one tensor, as per-tensor
- * norms need.
+ * norms need. With `lanes` (per-tensor norms), a tensor of at most BLOCK_ITEMS items is not a
+ * block of its own but one invocation of a lane block: a thousand tiny tensors then cost a few
+ * workgroups, each invocation computing its tensor's norm alone (no reduction), instead of a
+ * thousand mostly idle workgroups. A lane block's row points (param) at its first lane row and
+ * counts its lanes (count); lane rows, in the block-row format, follow every block of the table.
  */
-export function planStep(tensors: PlanTensor[], maxBlocksPerLaunch: number, merge = false): Plan {
+export function planStep(
+  tensors: PlanTensor[],
+  maxBlocksPerLaunch: number,
+  merge = false,
+  lanes = false,
+): Plan {
   const { segments, pieces } = segmentPieces(tensors);
   const groups = new Map<string, Array<Omit<Block, 'partial'>>>();
+  const laneGroups = new Map<string, Array<Omit<Block, 'partial'>>>();
   const stateOffsets: Plan['stateOffsets'] = tensors.map(() => []);
   for (const p of pieces) stateOffsets[p.tensor]!.push([p.segment, p.state]);
+  const single = new Set(tensors.map((t, i) => (t.extents.length === 1 ? i : -1)));
   for (const p of merge ? mergeAdjacent(pieces, tensors) : pieces) {
     const { vec4, scalar } = pieceBlocks(p, p.tensor, tensors[p.tensor]!.row ?? p.tensor);
     const variant = tensors[p.tensor]!.variant;
+    const tiny =
+      lanes &&
+      single.has(p.tensor) &&
+      vec4.length + scalar.length === 1 &&
+      (vec4[0] ?? scalar[0])!.count <= BLOCK_ITEMS;
     for (const [vec, list] of [
       [4, vec4],
       [1, scalar],
     ] as const) {
       if (list.length === 0) continue;
       const key = JSON.stringify([variant, p.segment, vec]);
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = []));
+      const into = tiny ? laneGroups : groups;
+      let g = into.get(key);
+      if (!g) into.set(key, (g = []));
       for (const b of list) g.push(b); // not push(...list): a large tensor has millions of blocks
     }
   }
-  // Partial-sum slots: consecutive per tensor, in block order within the tensor.
+  // Partial-sum slots: consecutive per tensor, in block order within the tensor (none for a
+  // tensor in a lane: its invocation writes its norm).
   const perTensor = tensors.map(() => 0);
   for (const list of groups.values()) for (const b of list) perTensor[b.tensor]!++;
   const partialBase = [0];
@@ -200,8 +223,7 @@ export function planStep(tensors: PlanTensor[], maxBlocksPerLaunch: number, merg
 
   const blocks: Block[] = [];
   const launches: Launch[] = [];
-  const keys = [...groups.keys()].sort();
-  for (const key of keys) {
+  for (const key of [...groups.keys()].sort()) {
     const [variant, segment, vec] = JSON.parse(key) as [string, number, 1 | 4];
     const list = groups.get(key)!;
     for (let s = 0; s < list.length; s += maxBlocksPerLaunch) {
@@ -210,6 +232,42 @@ export function planStep(tensors: PlanTensor[], maxBlocksPerLaunch: number, merg
       for (const b of part) blocks.push({ ...b, partial: next[b.tensor]!++ });
     }
   }
+  const laneRows: Block[] = [];
+  const laneBlocks: Block[] = [];
+  for (const key of [...laneGroups.keys()].sort()) {
+    const [variant, segment, vec] = JSON.parse(key) as [string, number, 1 | 4];
+    const list = laneGroups.get(key)!;
+    const packed: Block[] = [];
+    for (let s = 0; s < list.length; s += BLOCK_LANES) {
+      const part = list.slice(s, s + BLOCK_LANES);
+      // param: the first lane row, made absolute once every block is placed.
+      packed.push({
+        param: laneRows.length,
+        grad: 0,
+        state: 0,
+        count: part.length,
+        tensor: 0,
+        partial: 0,
+        row: 0,
+      });
+      for (const b of part) laneRows.push({ ...b, partial: 0 });
+    }
+    for (let s = 0; s < packed.length; s += maxBlocksPerLaunch) {
+      const part = packed.slice(s, s + maxBlocksPerLaunch);
+      launches.push({
+        segment,
+        variant,
+        vec,
+        blockBase: blocks.length + laneBlocks.length,
+        blockCount: part.length,
+        lanes: true,
+      });
+      laneBlocks.push(...part);
+    }
+  }
+  const firstLaneRow = blocks.length + laneBlocks.length;
+  for (const b of laneBlocks) blocks.push({ ...b, param: b.param + firstLaneRow });
+  for (const r of laneRows) blocks.push(r);
   return { segments, launches, blocks, partialBase, stateOffsets };
 }
 

@@ -207,3 +207,51 @@ describe('planStep', () => {
     expect(Array.from(out)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
   });
 });
+
+describe('lane blocks (per-tensor norms over tiny tensors)', () => {
+  const page = (elements: number) =>
+    ({ param: {}, grad: {}, elements, live: 1 }) as unknown as NonNullable<Extent['page']>;
+  const tiny = (offset: number, length: number, pg: NonNullable<Extent['page']>): PlanTensor => ({
+    extents: [
+      {
+        start: 0,
+        length,
+        param: pg.param,
+        paramOffset: offset,
+        grad: pg.grad,
+        gradOffset: offset,
+        page: pg,
+      },
+    ],
+    padded: true,
+    variant: 'v',
+  });
+  it('tensors of at most BLOCK_ITEMS items share lane blocks; larger ones keep their blocks', () => {
+    const pg = page(4096 * 8);
+    const tensors = [tiny(0, 3, pg), tiny(4, 64, pg), tiny(68, 65, pg), tiny(136, 1, pg)];
+    const plan = planStep(tensors, 1 << 20, false, true);
+    const laneLaunch = plan.launches.find((l) => l.lanes)!;
+    expect(laneLaunch.blockCount).toBe(1);
+    const laneBlock = plan.blocks[laneLaunch.blockBase]!;
+    expect(laneBlock.count).toBe(3); // tensors 0, 1 and 3; tensor 2 has 17 vec4s
+    const lanes = plan.blocks.slice(laneBlock.param, laneBlock.param + 3);
+    expect(lanes.map((b) => [b.tensor, b.param, b.count])).toEqual([
+      [0, 0, 1],
+      [1, 1, 16],
+      [3, 34, 1],
+    ]);
+    // Only the large tensor has partial-sum slots: the others' lanes write their norms.
+    expect(plan.partialBase).toEqual([0, 0, 0, 1, 1]);
+    expect(plan.launches.filter((l) => !l.lanes).map((l) => l.blockCount)).toEqual([1]);
+  });
+  it('more than BLOCK_LANES tiny tensors fill several lane blocks', () => {
+    const pg = page(4096 * 1024);
+    const tensors = Array.from({ length: 600 }, (_, i) => tiny(4 * i, 4, pg));
+    const plan = planStep(tensors, 1 << 20, false, true);
+    const launch = plan.launches.find((l) => l.lanes)!;
+    const counts = plan.blocks
+      .slice(launch.blockBase, launch.blockBase + launch.blockCount)
+      .map((b) => b.count);
+    expect(counts).toEqual([256, 256, 88]);
+  });
+});
