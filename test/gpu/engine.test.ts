@@ -499,3 +499,28 @@ it("step(encoder) records into the caller's encoder, after the caller's own kern
   });
   expect(r).toBe(true);
 });
+
+it('pipelines are cached per device: a second engine on a shared device compiles nothing again', async () => {
+  const r = await harnessPage().evaluate(async () => {
+    const { createEngine, Adam } = window.webgpuOptim;
+    const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+    const run = async () => {
+      const engine = await createEngine({ device });
+      const w = engine.parameter(new Float32Array(1000).fill(1));
+      w.grad.write(new Float32Array(1000).fill(0.5));
+      const opt = new Adam([w], { lr: 0.1 });
+      const before = engine.pipelines.size;
+      opt.step();
+      await engine.sync();
+      const compiled = engine.pipelines.size - before;
+      engine.dispose();
+      return compiled;
+    };
+    const first = await run();
+    const second = await run();
+    device.destroy();
+    return { first, second };
+  });
+  expect(r.first).toBeGreaterThan(0);
+  expect(r.second).toBe(0);
+});
