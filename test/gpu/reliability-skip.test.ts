@@ -86,3 +86,40 @@ it('step counts in the state dict are the applied steps, per tensor, after a mix
   });
   expect(r).toEqual({ step: 20, skipped: 10 });
 });
+
+it('options that change every step stay exact while skips are unconfirmed (each step uses the lr it was recorded with)', async () => {
+  const r = await harnessPage().evaluate(async () => {
+    const api = window.webgpuOptim;
+    const { adamReference } = api.reference;
+    const engine = await api.createEngine();
+    const n = 257;
+    const init = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+    const w = engine.parameter(init);
+    const options = { ...api.optimizerSpecs.Adam.defaults, lr: 0.01 };
+    const opt = new api.Adam([w], { lr: 0.01, skipNonFinite: true });
+    const ref = Float64Array.from(init);
+    const state = adamReference.init(n, options);
+    for (let k = 1; k <= 60; k++) {
+      const lr = 0.02 / (1 + (k % 7)); // changes at every submission
+      opt.paramGroups[0]!.lr = lr;
+      const g = Float32Array.from({ length: n }, (_, i) => Math.cos(i * k));
+      const poisoned = k % 3 !== 1 && k % 5 === 0; // some skipped, irregularly
+      if (poisoned) g[5] = NaN;
+      w.grad.write(g);
+      opt.step(); // no await: the host never learns which steps were skipped until the end
+      if (!poisoned) adamReference.step(ref, Float64Array.from(g), state, { ...options, lr });
+    }
+    const got = await w.read();
+    const sd = await opt.stateDict();
+    engine.dispose();
+    let worst = 0;
+    let scale = 0;
+    for (let i = 0; i < n; i++) {
+      worst = Math.max(worst, Math.abs(got[i]! - ref[i]!));
+      scale = Math.max(scale, Math.abs(ref[i]!));
+    }
+    return { ratio: worst / (2 ** -23 * scale), step: sd.state[0]!.step, refStep: state.step };
+  });
+  expect(r.step).toBe(r.refStep);
+  expect(r.ratio, 'error in units of 2^-23 max|ref|').toBeLessThan(4 * 60);
+});
