@@ -45,6 +45,8 @@ export interface ElementwiseKernel {
   fresh?: Readonly<Record<string, number>>;
   /** A lane launch: each invocation updates one tiny tensor of its own (see planStep). */
   lanes?: boolean;
+  /** Store the state variables after the body (default: the update pass does, the norm pass not). */
+  stores?: boolean;
 }
 
 /**
@@ -185,7 +187,7 @@ ${
 
 /** The update kernel: per item (vec4 or scalar), state loaded, body applied, all stored. */
 export function elementwiseKernel(k: ElementwiseKernel): string {
-  const stores = k.states.map((s) => `  ${s}Buf[si] = ${s};`).join('\n');
+  const stores = k.stores === false ? '' : k.states.map((s) => `  ${s}Buf[si] = ${s};`).join('\n');
   return wgsl`${header(k, 'read_write')}
 ${entry(k.lanes)}
 #if ${k.skipFlag === true}
@@ -203,14 +205,15 @@ ${stores}
 }
 
 /**
- * The norm pass: runs the body (which assigns n0..n{k-1} instead of updating; nothing is
- * stored) over the invocation's items and writes each invocation's sums of squares to its own
+ * The norm pass: runs the body (which assigns n0..n{k-1}; the states are stored only with
+ * `stores`, for rules whose norm pass advances them) over the invocation's items and writes each invocation's sums of squares to its own
  * slot, scratch[(partial * BLOCK_LANES + lane) * k + j]. No workgroup memory and no barrier:
  * software GPUs (SwiftShader) run any kernel with a barrier several times slower, and the extra
  * scratch traffic is k floats per BLOCK_ITEMS items.
  */
 export function normKernel(k: ElementwiseKernel): string {
   const K = k.norms ?? 1;
+  const stores = k.stores ? k.states.map((s) => `  ${s}Buf[si] = ${s};`).join('\n') : '';
   const sq = (x: string) => (k.vec === 4 ? `dot(${x}, ${x})` : `${x} * ${x}`);
   const declare = Array.from({ length: K }, (_, j) => `    var n${j} = T(0.0);`).join('\n');
   const squares = Array.from({ length: K }, (_, j) => sq(`n${j}`)).join(', ');
@@ -234,6 +237,7 @@ ${itemLoop(k.lanes)}
 ${prologue(k)}
 ${declare}
 ${k.body}
+${stores}
     acc = acc + ${accType(K)}(${squares});
   }
 #if ${k.lanes === true}

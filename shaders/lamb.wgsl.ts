@@ -4,11 +4,14 @@ import { adamMoments } from './moments.wgsl.ts';
 
 /**
  * LAMB: Adam's direction plus decoupled decay, u = mhat/(sqrt(vhat)+eps) + weightDecay*p, scaled
- * per tensor by the trust ratio ||p||/||u||. The norm pass computes u without storing anything;
- * the update pass recomputes it and applies p -= lr*r*u.
+ * per tensor by the trust ratio ||p||/||u||. The norm pass advances and stores the moments and
+ * measures ||p|| and ||u||; the update pass recomputes u from the stored moments (the same
+ * float32 values, p unchanged in between) without reading g, and applies p -= lr*r*u.
  */
 export const lambBody = (v: Variant): string => wgsl`
+#if ${v.normPass}
 ${adamMoments}
+#endif
   let update = expAvg / h.biasCorrection1 / (sqrt(expAvgSq / h.biasCorrection2) + h.eps) + h.weightDecay * p;
 #if ${v.normPass}
   n0 = p;

@@ -19,6 +19,8 @@ import { packBlocks, type Plan } from './plan.ts';
 export type KernelVariant = Omit<ElementwiseKernel, 'vec'> & {
   /** The body for the norm pass (assigns n0..), when `norms` > 0. */
   normBody?: string;
+  /** The norm pass advances and stores the states; the update pass only reads them. */
+  normStores?: boolean;
 };
 
 /** One recorded dispatch. */
@@ -194,10 +196,16 @@ export class Launcher {
         const width = launch.vec === 4 ? 'vec4' : 'scalar';
         const name = `${k.label}${pass === 'norm' ? '/norms' : ''}/${width}${launch.lanes ? '/lanes' : ''}`;
         const source = { ...k, vec: launch.vec, lanes: launch.lanes === true };
+        // A rule whose norm pass advances its states (normStores) updates from them alone: the
+        // update pass reads no gradient and stores nothing but p.
+        const update = k.normStores
+          ? { ...source, grad: false, maximize: false, l2: false, stores: false }
+          : source;
         const code =
           pass === 'norm'
-            ? normKernel({ ...source, body: k.normBody! })
-            : elementwiseKernel(source);
+            ? normKernel({ ...source, body: k.normBody!, stores: k.normStores === true })
+            : elementwiseKernel(update);
+        const readsGrad = (pass === 'norm' ? source : update).grad !== false;
         const pipeline = engine.pipelines.get(name, code);
         const segment = plan.segments[launch.segment]!;
         const entries: GPUBindGroupEntry[] = [
@@ -209,8 +217,7 @@ export class Launcher {
             resource: { buffer: buffers.states.get(s)![launch.segment]! },
           })),
         ];
-        if (k.grad !== false)
-          entries.push({ binding: BINDING.grad, resource: { buffer: segment.grad } });
+        if (readsGrad) entries.push({ binding: BINDING.grad, resource: { buffer: segment.grad } });
         if (k.stepped || k.skipFlag)
           entries.push({ binding: BINDING.counters, resource: { buffer: counters! } });
         if (this.scratch)

@@ -299,7 +299,13 @@ export class Optimizer<O extends object> {
       label: this.variantKey(g),
       states: Object.keys(this.spec.states(g)),
       body: this.spec.body({ ...variant, normPass: false }),
-      ...(norms > 0 ? { norms, normBody: this.spec.body({ ...variant, normPass: true }) } : {}),
+      ...(norms > 0
+        ? {
+            norms,
+            normBody: this.spec.body({ ...variant, normPass: true }),
+            normStores: this.spec.normStores === true,
+          }
+        : {}),
       fields: this.spec.fields,
       maximize,
       l2,
@@ -498,6 +504,7 @@ export class Optimizer<O extends object> {
             };
             delete v.norms;
             delete v.normBody;
+            delete v.normStores;
             return [k.label, { ...v, label: `${k.label}/${to}` }] as const;
           }),
         );

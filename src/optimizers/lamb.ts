@@ -11,7 +11,8 @@ import { defineSpec } from './spec.ts';
  *   m, v as Adam;   u = (m/(1-beta1^t)) / (sqrt(v/(1-beta2^t)) + eps) + weightDecay*p
  *   r = ||p|| / ||u|| per tensor (1 if either norm is 0);   p <- p - lr*r*u
  *
- * Both norms are computed on the GPU (norm pass, then per-block and per-tensor sums), never read back.
+ * Both norms are computed on the GPU (norm pass, then per-block and per-tensor sums), never read
+ * back; the norm pass also stores the moments, so the update pass reads p, m and v only.
  */
 export const lambSpec = defineSpec<LAMBOptions>()({
   name: 'LAMB',
@@ -48,6 +49,7 @@ export const lambSpec = defineSpec<LAMBOptions>()({
   },
   body: lambBody,
   norms: 2,
+  normStores: true,
   maximize: true,
   l2: false,
   reference: lambReference,

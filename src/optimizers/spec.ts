@@ -53,6 +53,11 @@ export interface OptimizerSpec<O extends object, F extends string = string, R ex
    * or y); each runs over p and the states with the next step's scalars, without a gradient.
    */
   readonly modes?: { readonly eval: string; readonly train: string };
+  /**
+   * The norm pass advances and stores the states and the update pass reads them, without the
+   * gradient (LAMB: 40 bytes a parameter over both passes instead of 44).
+   */
+  readonly normStores?: boolean;
   /** Per-tensor norms computed on the GPU before the update (LAMB: ||p||, ||u||). */
   readonly norms?: number;
   /** Applies `maximize` (negate g) first. */
