@@ -201,11 +201,6 @@ export class Engine {
     );
   }
 
-  /** Number of engine-owned cached objects (tests watch it for leaks). */
-  get cacheSize(): number {
-    return this.cache.size;
-  }
-
   /**
    * Runs `encode` inside validation and out-of-memory error scopes; an error is reported with
    * `label`. Returns what `encode` returns.

@@ -285,6 +285,13 @@ export class Optimizer<O extends object> {
     return bit;
   }
 
+  /** The touched-counter bits of these state names. */
+  private mask(states: Iterable<string>): number {
+    let m = 0;
+    for (const s of states) m |= 1 << this.bit(s);
+    return m;
+  }
+
   /** Everything needed to compile a group's kernels (only when its key changed). */
   private kernelVariant(g: ParamGroup<O>): KernelVariant {
     const { variant, maximize, l2 } = this.switches(g);
@@ -348,12 +355,7 @@ export class Optimizer<O extends object> {
     this.modeLaunchers.clear();
     const kernels = new Map(variants.map((v) => [v.label, v]));
     const masks = new Uint32Array(
-      this.classes.map((c) =>
-        Object.keys(this.spec.states(this.paramGroups[c.group]!)).reduce(
-          (m, s) => m | (1 << this.bit(s)),
-          0,
-        ),
-      ),
+      this.classes.map((c) => this.mask(Object.keys(this.spec.states(this.paramGroups[c.group]!)))),
     );
     this.launcher = new Launcher(
       this.engine,
@@ -644,9 +646,7 @@ export class Optimizer<O extends object> {
       t.cls = cls;
     });
     this.classes = [...classes.values()];
-    const touched = this.classes.map((c) =>
-      [...c.initialized].reduce((m, s) => m | (1 << this.bit(s)), 0),
-    );
+    const touched = this.classes.map((c) => this.mask(c.initialized));
     this.settled = undefined;
     this.rows = this.allocateRows();
     this.variantKeys = []; // rows and counters moved: rebuild the launches
