@@ -64,11 +64,12 @@ export async function readStateDict<O extends object>(opt: Optimizer<O>): Promis
   await opt.settle();
   const state: StateDict['state'] = {};
   const reads: Array<{ i: number; name: string; runs: Run[]; length: number }> = [];
-  opt.tensors.forEach((t, i) => {
+  opt.tensors.forEach((_, i) => {
     const now = opt.tensorState(i);
+    const sizes = opt.stateSizes(i);
     state[i] = { ...now.host };
     for (const name of now.touched)
-      reads.push({ i, name, runs: opt.stateRuns(i, name), length: t.param.length });
+      reads.push({ i, name, runs: opt.stateRuns(i, name), length: sizes.get(name)!.length });
   });
   let index = 0;
   const paramGroups = opt.paramGroups.map((g) => {
@@ -90,10 +91,10 @@ export async function readTensorState<O extends object>(
   await opt.settle();
   const now = opt.tensorState(i);
   const names = [...now.touched];
-  const length = opt.tensors[i]!.param.length;
+  const sizes = opt.stateSizes(i);
   const values = await readTensors(
     opt.engine,
-    names.map((name) => ({ runs: opt.stateRuns(i, name), length })),
+    names.map((name) => ({ runs: opt.stateRuns(i, name), length: sizes.get(name)!.length })),
   );
   const entry: StateDict['state'][number] = { ...now.host };
   names.forEach((name, k) => (entry[name] = values[k]!));
@@ -217,7 +218,8 @@ export function validateStateDict<O extends object>(
       );
     }
     const host = Object.keys(opt.spec.hostState ?? {});
-    const buffers = Object.keys(opt.spec.states(groups[t.group]!));
+    const sizes = opt.stateSizes(i, groups[t.group]!);
+    const buffers = [...sizes.keys()];
     const keeps = `${name} keeps ${['step', ...host, ...buffers].join(', ')} with group ${t.group}'s options`;
     const out: Record<string, number | Float32Array> = { step };
     for (const [field, value] of Object.entries(entry)) {
@@ -236,10 +238,11 @@ export function validateStateDict<O extends object>(
           `${who}: parameter ${i} has state '${field}', which ${name} does not use (${keeps})`,
         );
       }
-      const data = asFloat32(value, t.param.length);
+      const length = sizes.get(field)!.length;
+      const data = asFloat32(value, length);
       if (!data) {
         throw new RangeError(
-          `${who}: state '${field}' of parameter ${i} must be a Float32Array of length ${t.param.length} (or a number array, or the index object JSON.stringify makes of one), got ${describe(value)}`,
+          `${who}: state '${field}' of parameter ${i} must be a Float32Array of length ${length} (or a number array, or the index object JSON.stringify makes of one), got ${describe(value)}`,
         );
       }
       const bad = NON_NEGATIVE.has(field)

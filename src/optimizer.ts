@@ -74,6 +74,9 @@ export interface TensorRecord {
   cls: StateClass;
 }
 
+/** A tensor's state buffers: name -> initial value and length in elements. */
+export type StateSizes = Map<string, { init: number; length: number }>;
+
 /** Largest ring the step rows start with when steps may be skipped (it grows when needed). */
 const SKIP_RING = 8;
 
@@ -395,12 +398,35 @@ export class Optimizer<O extends object> {
         c.initialized.add(name);
   }
 
+  /**
+   * @internal Tensor i's state buffers under `group`'s options (the live group by default), each
+   * with its initial value and its length in elements.
+   */
+  stateSizes(i: number, group: O = this.paramGroups[this.tensors[i]!.group]!): StateSizes {
+    const length = this.tensors[i]!.param.length;
+    return new Map(
+      Object.entries(this.spec.states(group)).map(([name, init]) => [name, { init, length }]),
+    );
+  }
+
+  /**
+   * Bytes of GPU memory that hold this optimizer's state now: every state buffer it has allocated
+   * (none before the first step or loadStateDict, as torch has no state then), not the parameters,
+   * gradients, step counters or scalar tables.
+   */
+  stateBytes(): number {
+    this.checkLive();
+    let bytes = 0;
+    for (const list of this.stateBuffers.values()) for (const b of list) bytes += b.size;
+    return bytes;
+  }
+
   /** @internal Writes `value` over tensor i's state `name`. */
   fillState(i: number, name: string, value: number | Float32Array): void {
     const data =
       value instanceof Float32Array
         ? value
-        : new Float32Array(this.tensors[i]!.param.length).fill(value);
+        : new Float32Array(this.stateSizes(i).get(name)!.length).fill(value);
     this.engine.writeRuns(this.stateRuns(i, name), data, `${this.label}/${name}`);
   }
 
