@@ -111,6 +111,37 @@ export const LAUNCH = layout('Launch', {
   ringMask: 'u32',
 });
 
+/**
+ * The uniform of every pass of a shaped step (shaders/passes.wgsl.ts), one per tensor and pass:
+ * where the class's scalar row is (as in LAUNCH), where the tensor's elements and gradient start,
+ * its view as [batch, rows, cols] (a vector is [1, 1, n]), its slots in the sums buffer, and the
+ * product dimensions of a matmul pass.
+ */
+export const PASS = layout('Pass', {
+  rowBase: 'u32',
+  rowStride: 'u32',
+  ringMask: 'u32',
+  cls: 'u32',
+  param: 'u32',
+  grad: 'u32',
+  batch: 'u32',
+  rows: 'u32',
+  cols: 'u32',
+  count: 'u32',
+  /** First of the tensor's slots in the sums buffer. */
+  sums: 'u32',
+  /** First per-workgroup partial slot (shared by all tensors: their passes run one after another). */
+  partials: 'u32',
+  /** Workgroups of a map pass (it strides over the tensor). */
+  groups: 'u32',
+  /** 1 when rows > cols: matrix passes work on the transpose (Muon). */
+  transposed: 'u32',
+  /** A matmul's C[m x n] = A[m x k] * B[k x n]. */
+  m: 'u32',
+  n: 'u32',
+  k: 'u32',
+});
+
 /** The uniform of the norm reductions (per block, then per tensor). */
 export const REDUCE = layout('Reduce', {
   count: 'u32',

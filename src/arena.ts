@@ -13,7 +13,13 @@ export const OWN_PAGE_ELEMENTS = 1 << 20;
  * buffers become their pages (a copy would double peak memory for no fewer dispatches).
  * Caller-owned and already packed parameters stay where they are.
  */
-export function packParameters(engine: Engine, params: Parameter[], label: string): void {
+export function packParameters(
+  engine: Engine,
+  params: Parameter[],
+  label: string,
+  /** Never split a tensor across pages (shaped optimizers address each tensor as one run). */
+  whole = false,
+): void {
   const capacity = engine.pageElements;
   const engineOwned = [...new Set(params)].filter((p) => p.ownership === 'engine');
   for (const p of engineOwned) {
@@ -37,7 +43,7 @@ export function packParameters(engine: Engine, params: Parameter[], label: strin
   for (const p of movable) {
     for (let start = 0; start < p.length;) {
       let used = pageSizes[pageSizes.length - 1]!;
-      if (used === capacity) {
+      if (used === capacity || (whole && used > 0 && p.length > capacity - used)) {
         pageSizes.push(0);
         used = 0;
       }

@@ -34,6 +34,7 @@ export const {
   AdamWScheduleFree,
   SGDScheduleFree,
   ADOPT,
+  Adafactor,
 } = optimizers;
 
 export {

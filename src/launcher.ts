@@ -14,6 +14,7 @@ import { workgroupGrid } from './limits.ts';
 import { COPY_DST, UNIFORM } from './usage.ts';
 import { BLOCK_LANES, BLOCK_WORDS, COUNT, LAUNCH, REDUCE } from '../shaders/layout.ts';
 import { packBlocks, type Plan } from './plan.ts';
+import type { RowPlace } from './program.ts';
 
 /** What one kernel variant needs to be compiled and bound (`vec` is chosen per launch). */
 export type KernelVariant = Omit<ElementwiseKernel, 'vec'> & {
@@ -43,6 +44,11 @@ export interface StepBuffers {
   skip?: boolean;
   /** Advance the counters after the update (default true; false for mode switches). */
   count?: boolean;
+  /**
+   * A shaped step (src/program.ts): dispatches that replace the elementwise passes, recorded
+   * after the non-finite check and before the step count, reading the scalar rows in the table.
+   */
+  program?: (place: RowPlace) => { dispatches: Dispatch[]; destroy(): void };
 }
 
 /** Where the per-class scalar rows sit in the table. */
@@ -67,6 +73,7 @@ export class Launcher {
   private readonly uniforms: GPUBuffer;
   private readonly rowByteOffset: number;
   readonly dispatches: Dispatch[] = [];
+  private readonly program: { destroy(): void } | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -104,7 +111,11 @@ export class Launcher {
         ? engine.createBuffer(`${label}/norms`, (normBase + tensors * norms) * 4)
         : undefined;
 
-    const passes = norms > 0 ? (['norm', 'update'] as const) : (['update'] as const);
+    const passes = buffers.program
+      ? ([] as const)
+      : norms > 0
+        ? (['norm', 'update'] as const)
+        : (['update'] as const);
     const slots =
       plan.launches.length * (passes.length + (flags ? 1 : 0)) +
       (counters && buffers.count !== false ? 1 : 0) +
@@ -236,6 +247,17 @@ export class Launcher {
         });
       });
     }
+    if (buffers.program) {
+      const program = buffers.program({
+        table: this.table,
+        rowBase: blockWords,
+        rowStride: rowWords,
+        ringMask: ring - 1,
+        counters,
+      });
+      this.program = program;
+      this.dispatches.push(...program.dispatches);
+    }
     if (counters && buffers.count !== false) {
       const pipeline = engine.pipelines.get('step/count', stepCount);
       const entries: GPUBindGroupEntry[] = [
@@ -278,6 +300,7 @@ export class Launcher {
     this.table.destroy();
     this.scratch?.destroy();
     this.uniforms.destroy();
+    this.program?.destroy();
   }
 }
 

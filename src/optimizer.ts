@@ -14,6 +14,8 @@ import {
   type ParamGroupInput,
 } from './param-groups.ts';
 import { planStep, type Plan } from './plan.ts';
+import { buildProgram, type RowPlace } from './program.ts';
+import { matrixView } from './shape.ts';
 import type { HostState, OptimizerSpec } from './optimizers/spec.ts';
 import { StepClock, type CounterReading } from './step-clock.ts';
 import { zeroRuns } from './transfer.ts';
@@ -97,6 +99,8 @@ export class Optimizer<O extends object> {
   private variantKeys: string[] = [];
   /** State buffers by name, one per plan segment; allocated when first needed. */
   private readonly stateBuffers = new Map<string, GPUBuffer[]>();
+  /** Shaped optimizers (spec.program): each tensor's own state buffers by name. */
+  private readonly tensorBuffers: Array<Map<string, GPUBuffer>> = [];
   /** A bit per state name, for the GPU's `touched` counters. */
   private readonly stateBits = new Map<string, number>();
   private readonly clock: StepClock;
@@ -129,6 +133,7 @@ export class Optimizer<O extends object> {
     }
     this.defaults = { ...spec.defaults, ...definedOnly(defaults) } as O;
     const resolved = resolveGroups(spec, this.defaults, paramGroupInputs<O>(name, params));
+    this.checkShapes(name, resolved.params);
     this.paramGroups = resolved.groups;
     this.engine = resolved.engine;
     this.engine.throwIfFailed();
@@ -146,7 +151,7 @@ export class Optimizer<O extends object> {
       this.label,
       () => new StepClock(this.engine, this.label, skipNonFinite, this.classes.length),
     );
-    packParameters(this.engine, resolved.params, this.label);
+    packParameters(this.engine, resolved.params, this.label, !!spec.program);
     this.engine.track(this);
   }
 
@@ -185,14 +190,20 @@ export class Optimizer<O extends object> {
   tensorState(i: number): TensorState {
     const cls = this.tensors[i]!.cls;
     const reading = this.settled;
-    if (!reading || reading.steps[cls.index] === undefined)
-      return { host: cls.chain[0]!, touched: new Set(cls.initialized) };
+    if (!reading || reading.steps[cls.index] === undefined) {
+      const own = this.stateSizes(i);
+      return {
+        host: cls.chain[0]!,
+        touched: new Set([...cls.initialized].filter((s) => own.has(s))),
+      };
+    }
     const step = reading.steps[cls.index]!;
     const host = cls.chain[step - cls.origin];
     if (!host) throw new Error(`${this.spec.name}: no host state for step ${step} (internal)`);
     const touched = new Set<string>();
+    const own = this.stateSizes(i);
     for (const [name, bit] of this.stateBits)
-      if (reading.touched[cls.index]! & (1 << bit)) touched.add(name);
+      if (reading.touched[cls.index]! & (1 << bit) && own.has(name)) touched.add(name);
     return { host: { ...host }, touched };
   }
 
@@ -238,7 +249,8 @@ export class Optimizer<O extends object> {
       anchor: this.tensors[0]!.param.label,
     });
     this.engine.throwIfFailed();
-    packParameters(this.engine, added, this.label);
+    this.checkShapes(where, added);
+    packParameters(this.engine, added, this.label, !!this.spec.program);
     this.paramGroups.push(g!);
     const cls = this.newClass(this.classes.length, index, this.initialState());
     this.classes.push(cls);
@@ -246,6 +258,23 @@ export class Optimizer<O extends object> {
     this.engine.scoped(where, () => this.clock.addClasses(1));
     this.rows = this.allocateRows();
     this.variantKeys = []; // more tensors, rows and counters: rebuild the launches
+  }
+
+  /**
+   * Refuses parameters a shaped rule cannot take: a shape it does not define (Muon: 2-D only),
+   * or one split across buffers (its passes address a tensor as one run).
+   */
+  private checkShapes(where: string, params: readonly Parameter[]): void {
+    for (const p of params) {
+      const why = this.spec.checkShape?.(p.shape);
+      if (why)
+        throw new RangeError(`${where}: ${p.label} has shape [${p.shape.join(', ')}]; ${why}`);
+      if (this.spec.program && p.extents.length > 1) {
+        throw new RangeError(
+          `${where}: ${p.label} lives in ${p.extents.length} buffers (larger than one binding, or split across pages by another optimizer); ${this.spec.name} needs each parameter in one buffer`,
+        );
+      }
+    }
   }
 
   /** @internal */
@@ -275,6 +304,8 @@ export class Optimizer<O extends object> {
     let key = this.label;
     for (const [k, on] of Object.entries({ maximize, weightDecay: l2, ...variant }))
       if (on) key += `/${k.toLowerCase()}`;
+    for (const k of this.spec.programOptions ?? [])
+      key += `/${k.toLowerCase()}=${JSON.stringify((g as Record<string, unknown>)[k])}`;
     return key;
   }
 
@@ -308,11 +339,11 @@ export class Optimizer<O extends object> {
     return {
       label: this.variantKey(g),
       states: Object.keys(this.spec.states(g)),
-      body: this.spec.body({ ...variant, normPass: false }),
+      body: this.spec.body!({ ...variant, normPass: false }),
       ...(norms > 0
         ? {
             norms,
-            normBody: this.spec.body({ ...variant, normPass: true }),
+            normBody: this.spec.body!({ ...variant, normPass: true }),
             normStores: this.spec.normStores === true,
           }
         : {}),
@@ -339,7 +370,6 @@ export class Optimizer<O extends object> {
   prepare(): Launcher {
     const keys = this.paramGroups.map((g) => this.variantKey(g));
     if (this.launcher && keys.every((k, i) => k === this.variantKeys[i])) return this.launcher;
-    const variants = this.paramGroups.map((g) => this.kernelVariant(g));
     const plan = planStep(
       this.tensors.map((t) => ({
         extents: t.param.extents,
@@ -356,7 +386,11 @@ export class Optimizer<O extends object> {
     this.launcher?.destroy();
     for (const l of this.modeLaunchers.values()) l.destroy();
     this.modeLaunchers.clear();
-    const kernels = new Map(variants.map((v) => [v.label, v]));
+    const kernels = new Map(
+      this.spec.program
+        ? []
+        : this.paramGroups.map((g) => this.kernelVariant(g)).map((v) => [v.label, v]),
+    );
     const masks = new Uint32Array(
       this.classes.map((c) => this.mask(Object.keys(this.spec.states(this.paramGroups[c.group]!)))),
     );
@@ -365,7 +399,12 @@ export class Optimizer<O extends object> {
       this.label,
       plan,
       kernels,
-      { states: this.stateBuffers, counters: this.clock.counters, skip: this.skipNonFinite },
+      {
+        states: this.stateBuffers,
+        counters: this.clock.counters,
+        skip: this.skipNonFinite,
+        ...(this.spec.program ? { program: (place: RowPlace) => this.program(place, keys) } : {}),
+      },
       { rowWords: this.classes.length * this.spec.fields.length, ring: this.ring, masks },
     );
     for (const c of this.classes) c.slots.fill(-1); // a new table holds no rows yet
@@ -373,8 +412,55 @@ export class Optimizer<O extends object> {
     return this.launcher;
   }
 
+  /** A shaped step's dispatches: every tensor's passes, over its own state buffers. */
+  private program(place: RowPlace, keys: string[]) {
+    const spec = this.spec;
+    return buildProgram(
+      this.engine,
+      this.label,
+      this.tensors.map((t, i) => {
+        const group = this.paramGroups[t.group]!;
+        const { maximize } = this.switches(group);
+        const { passes, sums, work } = spec.program!(group, t.param.shape);
+        return {
+          extent: t.param.extents[0]!,
+          shape: t.param.shape,
+          cls: t.cls.index,
+          states: this.tensorBuffers[i]!,
+          passes,
+          sums,
+          work,
+          context: {
+            fields: spec.fields,
+            stepped: this.skipNonFinite,
+            skip: this.skipNonFinite,
+            maximize,
+          },
+          label: keys[t.group]!,
+        };
+      }),
+      place,
+    );
+  }
+
   /** Creates missing state buffers and fills each tensor's new states with their initial value. */
   private allocateStates(plan: Plan): void {
+    if (this.spec.program) {
+      this.tensors.forEach((t, i) => {
+        const own = this.tensorBuffers[i] ?? new Map<string, GPUBuffer>();
+        this.tensorBuffers[i] = own;
+        for (const [name, { init, length }] of this.stateSizes(i)) {
+          this.bit(name);
+          if (!own.has(name))
+            own.set(name, this.engine.createBuffer(`${this.label}/${name}/tensor${i}`, length * 4));
+          if (!t.cls.initialized.has(name) && init !== 0) this.fillState(i, name, init);
+        }
+      });
+      for (const c of this.classes)
+        for (const name of Object.keys(this.spec.states(this.paramGroups[c.group]!)))
+          c.initialized.add(name);
+      return;
+    }
     this.tensors.forEach((t, i) => {
       for (const [name, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!))) {
         this.bit(name);
@@ -403,9 +489,20 @@ export class Optimizer<O extends object> {
    * with its initial value and its length in elements.
    */
   stateSizes(i: number, group: O = this.paramGroups[this.tensors[i]!.group]!): StateSizes {
-    const length = this.tensors[i]!.param.length;
+    const param = this.tensors[i]!.param;
+    const inits = this.spec.states(group);
+    const shapes = this.spec.stateShapes?.(group, param.shape);
+    if (!shapes) {
+      const length = param.length;
+      return new Map(Object.entries(inits).map(([name, init]) => [name, { init, length }]));
+    }
+    const { batch, rows, cols } = matrixView(param.shape);
+    const lengths = { param: param.length, rows: batch * rows, cols: batch * cols };
     return new Map(
-      Object.entries(this.spec.states(group)).map(([name, init]) => [name, { init, length }]),
+      Object.entries(shapes).map(([name, shape]) => [
+        name,
+        { init: inits[name] ?? 0, length: lengths[shape] },
+      ]),
     );
   }
 
@@ -418,6 +515,7 @@ export class Optimizer<O extends object> {
     this.checkLive();
     let bytes = 0;
     for (const list of this.stateBuffers.values()) for (const b of list) bytes += b.size;
+    for (const own of this.tensorBuffers) for (const b of own.values()) bytes += b.size;
     return bytes;
   }
 
@@ -432,6 +530,10 @@ export class Optimizer<O extends object> {
 
   /** @internal Where tensor i's state `name` lives. */
   stateRuns(i: number, name: string): Run[] {
+    if (this.spec.program) {
+      const buffer = this.tensorBuffers[i]!.get(name)!;
+      return [{ buffer, offset: 0, length: this.stateSizes(i).get(name)!.length, start: 0 }];
+    }
     const buffers = this.stateBuffers.get(name)!;
     const offsets = this.plan!.stateOffsets[i]!;
     return this.tensors[i]!.param.extents.map((e, k) => ({
@@ -683,8 +785,8 @@ export class Optimizer<O extends object> {
       );
       this.prepare();
       // Every state the groups use: the loaded values, or the initial value (a fresh state).
-      this.tensors.forEach((t, i) => {
-        for (const [name, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!)))
+      this.tensors.forEach((_, i) => {
+        for (const [name, { init }] of this.stateSizes(i))
           this.fillState(i, name, loaded[i]![name] ?? init);
       });
     });
@@ -701,6 +803,7 @@ export class Optimizer<O extends object> {
     for (const l of this.modeLaunchers.values()) l.destroy();
     this.clock.destroy();
     for (const list of this.stateBuffers.values()) for (const b of list) b.destroy();
+    for (const own of this.tensorBuffers) for (const b of own.values()) b.destroy();
   }
 }
 

@@ -13,6 +13,7 @@ import { lambSpec } from './lamb.ts';
 import { larsSpec } from './lars.ts';
 import { sgdSpec } from './sgd.ts';
 import { adoptSpec } from './adopt.ts';
+import { adafactorSpec } from './adafactor.ts';
 import { adamwScheduleFreeSpec, sgdScheduleFreeSpec } from './schedule-free.ts';
 import type { OptimizerSpec } from './spec.ts';
 
@@ -33,6 +34,7 @@ export const optimizerSpecs = {
   AdamWScheduleFree: adamwScheduleFreeSpec,
   SGDScheduleFree: sgdScheduleFreeSpec,
   ADOPT: adoptSpec,
+  Adafactor: adafactorSpec,
 } as const;
 
 export type OptimizerName = keyof typeof optimizerSpecs;

@@ -1,7 +1,19 @@
 import type { Variant } from '../../shaders/layout.ts';
+import type { Pass, StateShape } from '../../shaders/passes.wgsl.ts';
 import type { ReferenceOptimizer } from '../reference/types.ts';
 
 export type { Variant } from '../../shaders/layout.ts';
+export type { Pass, StateShape } from '../../shaders/passes.wgsl.ts';
+
+/**
+ * A shaped step of one tensor: its passes (shaders/passes.wgsl.ts), the sum slots they use and
+ * the work buffers they need, in elements.
+ */
+export interface TensorProgram {
+  passes: Pass[];
+  sums: number;
+  work: Record<string, number>;
+}
 
 /** Per-tensor host state: the step count plus any scalar state (NAdam's muProduct). */
 export interface HostState {
@@ -46,8 +58,21 @@ export interface OptimizerSpec<O extends object, F extends string = string, R ex
    * WGSL statements updating `p` and the state variables from `g`; see shaders/common.wgsl.ts.
    * With `norms`, it is also called with `variant.normPass` true, and must then assign the
    * vectors n0..n{norms-1} whose per-tensor L2 norms the update reads as `norm(tensor, k)`.
+   * An optimizer has a body (elementwise rules) or a program (shaped ones), not both.
    */
-  body(variant: Variant): string;
+  body?(variant: Variant): string;
+  /**
+   * A shaped step, per tensor: the passes over its rows, columns and matrix products (Adafactor,
+   * Muon), run one tensor after another. The tensor's states are then its own buffers, laid out
+   * as `stateShapes` says.
+   */
+  program?(options: O, shape: readonly number[]): TensorProgram;
+  /** The states of a tensor of this shape and their layouts (a subset of `states`' names). */
+  stateShapes?(options: O, shape: readonly number[]): Record<string, StateShape>;
+  /** Options whose values change the passes (Muon's nsSteps): a change rebuilds them. */
+  readonly programOptions?: readonly string[];
+  /** Why a parameter of this shape cannot be optimized (Muon: not 2-D), or undefined. */
+  checkShape?(shape: readonly number[]): string | undefined;
   /**
    * Bodies of the modes `opt.eval()` / `opt.train()` switch between (schedule-free: p holds x
    * or y); each runs over p and the states with the next step's scalars, without a gradient.

@@ -8,10 +8,19 @@ export interface ReferenceState {
 /** A float64 CPU reference of one optimizer, applied to one tensor at a time. */
 export interface ReferenceOptimizer<O> {
   readonly name: string;
-  /** Fresh state for a tensor of n elements (step 0; buffers at their initial values). */
-  init(n: number, options: O): ReferenceState;
+  /**
+   * Fresh state for a tensor of n elements (step 0; buffers at their initial values); `shape`
+   * (default [n]) matters to rules with per-row or matrix state (Adafactor, Muon).
+   */
+  init(n: number, options: O, shape?: readonly number[]): ReferenceState;
   /** One optimizer step in place on p and state; g is the gradient (never modified). Increments state.step first, so the formulas see t = state.step. */
-  step(p: Float64Array, g: Float64Array, state: ReferenceState, options: O): void;
+  step(
+    p: Float64Array,
+    g: Float64Array,
+    state: ReferenceState,
+    options: O,
+    shape?: readonly number[],
+  ): void;
 }
 
 /** The named state buffer; throws when it is missing, e.g. amsgrad switched on after init. */

@@ -18,7 +18,7 @@ export interface OptimizerCase {
   /** Constructor options (defaults for every group). */
   options: Record<string, unknown>;
   /** Tensors of each group, with the group's own options. */
-  groups: Array<{ sizes: number[]; options?: Record<string, unknown> }>;
+  groups: Array<{ sizes: number[]; shapes?: number[][]; options?: Record<string, unknown> }>;
   steps: number;
   seed: number;
   /** Lowered engine planning limits (forces 2-D grids, split launches, paged tensors). */
@@ -48,8 +48,9 @@ function makeParameter(
   values: Float32Array,
   c: OptimizerCase,
   owned: GPUBuffer[],
+  shape: number[],
 ): Parameter {
-  if (!c.wrap) return engine.parameter(values);
+  if (!c.wrap) return engine.parameter(values, { shape });
   const n = values.length;
   const usage = STORAGE_USAGE; // numbers, not GPUBufferUsage: this also runs in Node
   const param = engine.device.createBuffer({
@@ -70,6 +71,7 @@ function makeParameter(
     length: n,
     grad,
     gradOffset: c.wrap.gradOffset * 4,
+    shape,
   });
   p.write(values);
   return p;
@@ -83,8 +85,8 @@ export async function runOptimizerCase(
   const engine = await engineFor(c.limits);
   const spec = optimizerSpecs[c.optimizer];
   const reference = spec.reference as unknown as {
-    init(n: number, o: unknown): ReferenceState;
-    step(p: Float64Array, g: Float64Array, s: ReferenceState, o: unknown): void;
+    init(n: number, o: unknown, shape: number[]): ReferenceState;
+    step(p: Float64Array, g: Float64Array, s: ReferenceState, o: unknown, shape: number[]): void;
   };
   const k = spec.accuracyFactor ?? 4;
   const owned: GPUBuffer[] = [];
@@ -93,18 +95,22 @@ export async function runOptimizerCase(
     ref: Float64Array;
     state: ReferenceState;
     options: unknown;
+    shape: number[];
   }> = [];
   let seed = c.seed;
   const groups = c.groups.map((g) => {
     const options = { ...spec.defaults, ...c.options, ...g.options };
-    const params = g.sizes.map((n) => {
+    const shapes = g.shapes ?? g.sizes.map((n) => [n]);
+    const params = shapes.map((shape) => {
+      const n = shape.reduce((a, b) => a * b, 1);
       const values = randomFloats(n, seed++);
-      const param = makeParameter(engine, values, c, owned);
+      const param = makeParameter(engine, values, c, owned, shape);
       tensors.push({
         param,
         ref: Float64Array.from(values),
-        state: reference.init(n, options),
+        state: reference.init(n, options, shape),
         options,
+        shape,
       });
       return param;
     });
@@ -135,7 +141,7 @@ export async function runOptimizerCase(
         if (poisoned && k === tensors.length - 1) g[g.length >> 1] = t % 2 ? NaN : -Infinity;
         x.param.grad.write(g);
         // A skipped step leaves no trace in the reference either.
-        if (!poisoned) reference.step(x.ref, Float64Array.from(g), x.state, x.options);
+        if (!poisoned) reference.step(x.ref, Float64Array.from(g), x.state, x.options, x.shape);
       });
       if (c.encoder) {
         const encoder = engine.device.createCommandEncoder({ label: 'test step' });
@@ -283,6 +289,88 @@ export const layouts: Array<{
   },
 ];
 
+/**
+ * The layouts of shaped optimizers (Adafactor, Muon): matrices thin, wide, square, with more
+ * rows than a workgroup and more columns than one, batched (3-D), beside the layouts of every
+ * optimizer that still apply (paging, zero-copy, skipping). `sizes` stand for [n, 1] columns
+ * where a rule takes matrices only.
+ */
+export const shapedLayouts: typeof layouts = [
+  {
+    name: 'shapes [1], [7,5], [5,7], [64,129], [513,3]',
+    case: { groups: [{ sizes: [], shapes: [[1], [7, 5], [5, 7], [64, 129], [513, 3]] }] },
+  },
+  {
+    name: 'shapes [1,1], [3,1], [1,300]',
+    case: {
+      groups: [
+        {
+          sizes: [],
+          shapes: [
+            [1, 1],
+            [3, 1],
+            [1, 300],
+          ],
+        },
+      ],
+    },
+  },
+  { name: 'shape [2,3,70] (batched)', case: { groups: [{ sizes: [], shapes: [[2, 3, 70]] }] } },
+  {
+    name: 'shapes [300,200], [5,9], [70,1000] over lowered binding and grid limits',
+    case: {
+      groups: [
+        {
+          sizes: [],
+          shapes: [
+            [300, 200],
+            [5, 9],
+            [70, 1000],
+          ],
+        },
+      ],
+      limits: { maxStorageBufferBindingSize: 65536, maxComputeWorkgroupsPerDimension: 4 },
+    },
+  },
+  {
+    name: 'zero-copy, misaligned, shape [9,30]',
+    case: { groups: [{ sizes: [], shapes: [[9, 30]] }], wrap: { offset: 1, gradOffset: 3 } },
+  },
+  {
+    name: 'skipNonFinite, NaN/Inf at steps 2,3,5,6,7 unconfirmed (no await between steps)',
+    case: {
+      groups: [
+        {
+          sizes: [],
+          shapes: [
+            [17, 15],
+            [40, 3],
+          ],
+        },
+      ],
+      skipNonFinite: true,
+      nonFiniteSteps: [2, 3, 5, 6, 7],
+      checkEvery: 20,
+    },
+  },
+  {
+    name: 'skipNonFinite, NaN/Inf at steps 1,4,9 with reads between steps',
+    case: {
+      groups: [
+        {
+          sizes: [],
+          shapes: [
+            [3, 4],
+            [33, 65],
+          ],
+        },
+      ],
+      skipNonFinite: true,
+      nonFiniteSteps: [1, 4, 9],
+    },
+  },
+];
+
 export const STEPS = 20;
 
 /**
@@ -292,8 +380,11 @@ export const STEPS = 20;
 export function casesFor(name: OptimizerName, only?: string[]) {
   const spec = optimizerSpecs[name];
   const cases: Array<{ title: string; c: OptimizerCase }> = [];
+  const shaped = 'program' in spec;
+  const matricesOnly = 'checkShape' in spec;
+  const list = shaped ? [...(matricesOnly ? [] : layouts.slice(0, 3)), ...shapedLayouts] : layouts;
   spec.testOptions.forEach((options, k) => {
-    for (const layout of layouts) {
+    for (const layout of list) {
       if (only && !only.includes(layout.name)) continue;
       cases.push({
         title: `${JSON.stringify(options)} | ${layout.name}`,
@@ -317,10 +408,22 @@ export function casesFor(name: OptimizerName, only?: string[]) {
       options: last,
       steps: STEPS,
       seed: 99,
-      groups: [
-        { sizes: [300, 7], options: { lr: lr * 2 } },
-        { sizes: [1000], options: { lr: lr / 2, weightDecay: 0.05 } },
-      ],
+      groups: shaped
+        ? [
+            {
+              sizes: [],
+              shapes: [
+                [30, 10],
+                [7, 1],
+              ],
+              options: { lr: lr * 2 },
+            },
+            { sizes: [], shapes: [[10, 100]], options: { lr: lr / 2, weightDecay: 0.05 } },
+          ]
+        : [
+            { sizes: [300, 7], options: { lr: lr * 2 } },
+            { sizes: [1000], options: { lr: lr / 2, weightDecay: 0.05 } },
+          ],
     },
   });
   return cases;

@@ -1,0 +1,379 @@
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { hyperStruct } from './common.wgsl.ts';
+import { COUNTER_HEADER, PASS } from './layout.ts';
+
+/**
+ * The passes a shaped step is made of, and their WGSL. An optimizer whose update is not one
+ * elementwise body (Adafactor's row and column statistics, Muon's matrix products) declares its
+ * step as a list of passes per tensor; src/program.ts binds and dispatches them generically, one
+ * tensor after another, and this file owns the kernels. Every pass sees the tensor as
+ * [batch, rows, cols] (PASS), the class's scalars as `h.<field>`, and `sum(k)`: the tensor's sum
+ * slots, written by earlier passes of the same step.
+ *
+ * Bindings: 0 the PASS uniform, 1 the table (scalar rows), 2 parameters, 3 gradients, 4 step
+ * counters (with skipping or stepped rows), 5 the sums, then the pass's `buffers` in order.
+ */
+
+/** One value per element, per row of each matrix, or per column (Adafactor's factored moments). */
+export type StateShape = 'param' | 'rows' | 'cols';
+
+/** A matmul dimension: the shorter or the longer side of the tensor's matrix. */
+export type Dim = 'short' | 'long';
+
+/**
+ * Over every element: the body sees `p` and `g` (vars), each of `elementStates` as a var, the
+ * element's index `e`, its matrix `b`, row `r` and column `c`, and `row` = b*rows + r and
+ * `col` = b*cols + c (indices into rows- and cols-shaped buffers). With `sums`, it assigns
+ * s0..s{count-1}, whose sums over the tensor land in the sum slots slot.. (read in later passes
+ * as `sum(k)`).
+ */
+export interface MapPass {
+  kind: 'map';
+  /** State and work buffers bound as `<name>Buf: array<f32>`, in binding order. */
+  buffers: readonly string[];
+  /** Of `buffers`, the states with one value per element, loaded into a var and stored after. */
+  elementStates?: readonly string[];
+  /** Loads the gradient as `g` (maximize applied); default true. */
+  grad?: boolean;
+  /** Stores `p` after the body. */
+  writesParam?: boolean;
+  sums?: { count: number; slot: number };
+  body: string;
+}
+
+/**
+ * A sum along one axis, then a body per output. 'rows': per row of each matrix over its columns,
+ * body with `total` and `row`; 'cols': per column over the rows, body with `total` and `col`;
+ * both sum `value` of `p`, `g` at element `e`. 'batch': per matrix over its rows, summing `value`
+ * of `row`; the body assigns `out`, stored in sum slot `slot + b`.
+ */
+export interface ReducePass {
+  kind: 'reduce';
+  over: 'rows' | 'cols' | 'batch';
+  buffers: readonly string[];
+  value: string;
+  body: string;
+  slot?: number;
+}
+
+/**
+ * C = alpha * A * B + beta * D over work buffers (row-major, the tensor's own): A is m x k, B is
+ * k x n (with `transB`, B holds n x k and its transpose is used), C and D are m x n. A tiled GEMM
+ * in workgroup memory: 64 x 64 outputs per workgroup, 4 x 4 per invocation.
+ */
+export interface MatmulPass {
+  kind: 'matmul';
+  c: string;
+  a: string;
+  b: string;
+  transB?: boolean;
+  d?: string;
+  alpha: string;
+  beta?: string;
+  /** m, n and k. */
+  dims: readonly [Dim, Dim, Dim];
+}
+
+export type Pass = MapPass | ReducePass | MatmulPass;
+
+/** What every pass kernel of an optimizer variant shares. */
+export interface PassContext {
+  fields: readonly string[];
+  /** Scalars from the step-indexed ring (skipNonFinite). */
+  stepped: boolean;
+  /** Gate on the non-finite flag. */
+  skip: boolean;
+  /** Negate g on load. */
+  maximize: boolean;
+}
+
+/** Invocations per workgroup of the map, reduce and sum kernels. */
+export const PASS_LANES = 256;
+
+/** Sum components a map pass can produce (one vec4 per invocation). */
+export const MAX_SUMS = 4;
+
+/** Binding of the pass's first own buffer. */
+export const FIRST_PASS_BUFFER = 6;
+
+function header(x: PassContext, buffers: readonly string[], param: boolean, grad: boolean) {
+  const own = buffers
+    .map(
+      (name, i) =>
+        `@group(0) @binding(${FIRST_PASS_BUFFER + i}) var<storage, read_write> ${name}Buf: array<f32>;`,
+    )
+    .join('\n');
+  return wgsl`
+${PASS.wgsl}
+@group(0) @binding(0) var<uniform> launch: Pass;
+@group(0) @binding(1) var<storage, read> table: array<u32>;
+#if ${param}
+@group(0) @binding(2) var<storage, read_write> paramBuf: array<f32>;
+#endif
+#if ${grad}
+@group(0) @binding(3) var<storage, read> gradBuf: array<f32>;
+#endif
+#if ${x.skip || x.stepped}
+@group(0) @binding(4) var<storage, read> counters: array<u32>;
+#endif
+@group(0) @binding(5) var<storage, read_write> sums: array<f32>;
+${own}
+${hyperStruct(x.fields, x.stepped)}
+fn sum(k: u32) -> f32 { return sums[launch.sums + k]; }
+var<workgroup> gate: u32;
+var<workgroup> partial: array<vec4<f32>, ${PASS_LANES}>;
+`;
+}
+
+/**
+ * Opens the entry point: every declared binding is used (so the auto layout holds all of them),
+ * and with skipping, the whole workgroup leaves when a non-finite gradient was found (read
+ * through workgroupUniformLoad, so barriers after it stay in uniform control flow).
+ */
+function open(
+  x: PassContext,
+  buffers: readonly string[],
+  param: boolean,
+  grad: boolean,
+  size = `${PASS_LANES}`,
+) {
+  const uses = [
+    'table',
+    'sums',
+    ...(param ? ['paramBuf'] : []),
+    ...(grad ? ['gradBuf'] : []),
+    ...(x.skip || x.stepped ? ['counters'] : []),
+    ...buffers.map((b) => `${b}Buf`),
+  ]
+    .map((b) => `  _ = &${b};`)
+    .join('\n');
+  return wgsl`@compute @workgroup_size(${size})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) grid: vec3<u32>,
+        @builtin(local_invocation_index) lane: u32, @builtin(local_invocation_id) lid: vec3<u32>) {
+${uses}
+#if ${x.skip}
+  if (lane == 0u) { gate = counters[${COUNTER_HEADER.offset.found}u]; }
+  if (workgroupUniformLoad(&gate) != 0u) { return; }
+#endif
+  let wg = wid.x + wid.y * grid.x;
+  let h = hyper(launch.cls);
+  _ = h;`;
+}
+
+/** Loads g at element e (maximize applied). */
+const loadGrad = (x: PassContext) =>
+  `var g = gradBuf[launch.grad + e];${x.maximize ? '\n    g = -g;' : ''}`;
+
+/** Sums `partial[0..PASS_LANES)` into partial[0] (every invocation takes part). */
+const treeSum = `
+  for (var s = ${PASS_LANES / 2}u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lane < s) { partial[lane] = partial[lane] + partial[lane + s]; }
+  }
+  workgroupBarrier();`;
+
+export function mapKernel(x: PassContext, pass: MapPass): string {
+  const grad = pass.grad !== false;
+  const states = pass.elementStates ?? [];
+  const loads = states.map((s) => `    var ${s} = ${s}Buf[e];`).join('\n');
+  const stores = states.map((s) => `    ${s}Buf[e] = ${s};`).join('\n');
+  const k = pass.sums?.count ?? 0;
+  const declare = Array.from({ length: k }, (_, j) => `    var s${j} = 0.0;`).join('\n');
+  const acc = Array.from({ length: MAX_SUMS }, (_, j) => (j < k ? `s${j}` : '0.0')).join(', ');
+  const writes = Array.from(
+    { length: k },
+    (_, j) => `    sums[launch.partials + wg * ${MAX_SUMS}u + ${j}u] = partial[0][${j}];`,
+  ).join('\n');
+  return wgsl`${header(x, pass.buffers, true, grad)}
+${open(x, pass.buffers, true, grad)}
+  var acc = vec4<f32>(0.0);
+  let matrix = launch.rows * launch.cols;
+  for (var e = wg * ${PASS_LANES}u + lane; e < launch.count; e = e + launch.groups * ${PASS_LANES}u) {
+    let b = e / matrix;
+    let r = (e % matrix) / launch.cols;
+    let c = e % launch.cols;
+    let row = b * launch.rows + r;
+    let col = b * launch.cols + c;
+    _ = row;
+    _ = col;
+    var p = paramBuf[launch.param + e];
+#if ${grad}
+    ${loadGrad(x)}
+#endif
+${loads}
+${declare}
+${pass.body}
+#if ${pass.writesParam === true}
+    paramBuf[launch.param + e] = p;
+#endif
+${stores}
+    acc = acc + vec4<f32>(${acc});
+  }
+#if ${k > 0}
+  partial[lane] = acc;
+${treeSum}
+  if (lane == 0u) {
+${writes}
+  }
+#endif
+}
+`;
+}
+
+/**
+ * Adds up a map pass's per-workgroup partials (launch.groups of them) into sum slots
+ * slot..slot+count-1 of the tensor: one workgroup.
+ */
+export function finishSumsKernel(x: PassContext, slot: number, count: number): string {
+  const writes = Array.from(
+    { length: count },
+    (_, j) => `    sums[launch.sums + ${slot + j}u] = partial[0][${j}];`,
+  ).join('\n');
+  return `${header(x, [], false, false)}
+${open(x, [], false, false)}
+  var acc = vec4<f32>(0.0);
+  for (var i = lane; i < launch.groups; i = i + ${PASS_LANES}u) {
+    acc = acc + vec4<f32>(${Array.from({ length: MAX_SUMS }, (_, j) => `sums[launch.partials + i * ${MAX_SUMS}u + ${j}u]`).join(', ')});
+  }
+  partial[lane] = acc;
+${treeSum}
+  if (lane == 0u) {
+${writes}
+  }
+}
+`;
+}
+
+export function reduceKernel(x: PassContext, pass: ReducePass): string {
+  const grad = pass.over !== 'batch';
+  if (pass.over === 'cols') {
+    // One invocation per column: the loop over rows reads consecutive columns across a workgroup.
+    return wgsl`${header(x, pass.buffers, true, grad)}
+${open(x, pass.buffers, true, grad)}
+  let col = wg * ${PASS_LANES}u + lane;
+  if (col >= launch.batch * launch.cols) { return; }
+  let b = col / launch.cols;
+  let c = col % launch.cols;
+  var total = 0.0;
+  for (var r = 0u; r < launch.rows; r = r + 1u) {
+    let e = (b * launch.rows + r) * launch.cols + c;
+    let p = paramBuf[launch.param + e];
+    _ = p;
+    ${loadGrad(x)}
+    total = total + (${pass.value});
+  }
+${pass.body}
+}
+`;
+  }
+  // One workgroup per row ('rows') or per matrix ('batch'), its invocations striding along it.
+  const rows = pass.over === 'rows';
+  return wgsl`${header(x, pass.buffers, rows, grad)}
+${open(x, pass.buffers, rows, grad)}
+  var acc = 0.0;
+#if ${rows}
+  let row = wg;
+  if (row >= launch.batch * launch.rows) { return; }
+  for (var c = lane; c < launch.cols; c = c + ${PASS_LANES}u) {
+    let e = row * launch.cols + c;
+    let p = paramBuf[launch.param + e];
+    _ = p;
+    ${loadGrad(x)}
+    acc = acc + (${pass.value});
+  }
+#else
+  let b = wg;
+  if (b >= launch.batch) { return; }
+  for (var r = lane; r < launch.rows; r = r + ${PASS_LANES}u) {
+    let row = b * launch.rows + r;
+    acc = acc + (${pass.value});
+  }
+#endif
+  partial[lane] = vec4<f32>(acc, 0.0, 0.0, 0.0);
+${treeSum}
+  if (lane == 0u) {
+    let total = partial[0].x;
+#if ${rows}
+${pass.body}
+#else
+    var out = 0.0;
+${pass.body}
+    sums[launch.sums + ${pass.slot ?? 0}u + b] = out;
+#endif
+  }
+}
+`;
+}
+
+/** Outputs per workgroup side, per invocation side, and the k-tile of the GEMM. */
+export const GEMM_TILE = 64;
+const GEMM_THREAD = 4;
+const GEMM_K = 16;
+
+export function matmulKernel(x: PassContext, pass: MatmulPass): string {
+  const unique = matmulBuffers(pass);
+  const side = GEMM_TILE / GEMM_THREAD;
+  const loadB = pass.transB
+    ? `${pass.b}Buf[gc * launch.k + gk]`
+    : `${pass.b}Buf[gk * launch.n + gc]`;
+  const beta = pass.d ? ` + (${pass.beta ?? '1.0'}) * ${pass.d}Buf[gr * launch.n + gc]` : '';
+  return `${header(x, unique, false, false)}
+var<workgroup> tileA: array<f32, ${GEMM_TILE * GEMM_K}>;
+var<workgroup> tileB: array<f32, ${GEMM_K * GEMM_TILE}>;
+${open(x, unique, false, false, `${side}, ${side}`)}
+  let row0 = wid.y * ${GEMM_TILE}u;
+  let col0 = wid.x * ${GEMM_TILE}u;
+  var acc: array<f32, ${GEMM_THREAD * GEMM_THREAD}>;
+  for (var k0 = 0u; k0 < launch.k; k0 = k0 + ${GEMM_K}u) {
+    for (var q = 0u; q < ${(GEMM_TILE * GEMM_K) / (side * side)}u; q = q + 1u) {
+      let i = lane + q * ${side * side}u;
+      let ar = i / ${GEMM_K}u;
+      let ak = i % ${GEMM_K}u;
+      var a = 0.0;
+      if (row0 + ar < launch.m && k0 + ak < launch.k) { a = ${pass.a}Buf[(row0 + ar) * launch.k + k0 + ak]; }
+      tileA[i] = a;
+      let bk = i / ${GEMM_TILE}u;
+      let bc = i % ${GEMM_TILE}u;
+      let gk = k0 + bk;
+      let gc = col0 + bc;
+      var v = 0.0;
+      if (gk < launch.k && gc < launch.n) { v = ${loadB}; }
+      tileB[i] = v;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${GEMM_K}u; kk = kk + 1u) {
+      var av: array<f32, ${GEMM_THREAD}>;
+      for (var i = 0u; i < ${GEMM_THREAD}u; i = i + 1u) { av[i] = tileA[(lid.y * ${GEMM_THREAD}u + i) * ${GEMM_K}u + kk]; }
+      for (var j = 0u; j < ${GEMM_THREAD}u; j = j + 1u) {
+        let bv = tileB[kk * ${GEMM_TILE}u + lid.x * ${GEMM_THREAD}u + j];
+        for (var i = 0u; i < ${GEMM_THREAD}u; i = i + 1u) {
+          acc[i * ${GEMM_THREAD}u + j] = fma(av[i], bv, acc[i * ${GEMM_THREAD}u + j]);
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < ${GEMM_THREAD}u; i = i + 1u) {
+    for (var j = 0u; j < ${GEMM_THREAD}u; j = j + 1u) {
+      let gr = row0 + lid.y * ${GEMM_THREAD}u + i;
+      let gc = col0 + lid.x * ${GEMM_THREAD}u + j;
+      if (gr < launch.m && gc < launch.n) {
+        ${pass.c}Buf[gr * launch.n + gc] = (${pass.alpha}) * acc[i * ${GEMM_THREAD}u + j]${beta};
+      }
+    }
+  }
+}
+`;
+}
+
+/** The buffers a matmul binds, in binding order (each once). */
+export const matmulBuffers = (pass: MatmulPass): string[] => [
+  ...new Set([pass.c, pass.a, pass.b, ...(pass.d ? [pass.d] : [])]),
+];
+
+/** The kernel of one pass. */
+export function passKernel(x: PassContext, pass: Pass): string {
+  if (pass.kind === 'map') return mapKernel(x, pass);
+  if (pass.kind === 'reduce') return reduceKernel(x, pass);
+  return matmulKernel(x, pass);
+}
