@@ -250,8 +250,7 @@ export function reduceKernel(x: PassContext, pass: ReducePass): string {
     // One invocation per column: the loop over rows reads consecutive columns across a workgroup.
     return wgsl`${header(x, pass.buffers, true, grad)}
 ${open(x, pass.buffers, true, grad)}
-  let col = wg * ${PASS_LANES}u + lane;
-  if (col >= launch.batch * launch.cols) { return; }
+  for (var col = wg * ${PASS_LANES}u + lane; col < launch.batch * launch.cols; col = col + launch.groups * ${PASS_LANES}u) {
   let b = col / launch.cols;
   let c = col % launch.cols;
   var total = 0.0;
@@ -263,6 +262,7 @@ ${open(x, pass.buffers, true, grad)}
     total = total + (${pass.value});
   }
 ${pass.body}
+  }
 }
 `;
   }
@@ -270,10 +270,9 @@ ${pass.body}
   const rows = pass.over === 'rows';
   return wgsl`${header(x, pass.buffers, rows, grad)}
 ${open(x, pass.buffers, rows, grad)}
-  var acc = 0.0;
 #if ${rows}
-  let row = wg;
-  if (row >= launch.batch * launch.rows) { return; }
+  for (var row = wg; row < launch.batch * launch.rows; row = row + launch.groups) {
+  var acc = 0.0;
   for (var c = lane; c < launch.cols; c = c + ${PASS_LANES}u) {
     let e = row * launch.cols + c;
     let p = paramBuf[launch.param + e];
@@ -282,8 +281,8 @@ ${open(x, pass.buffers, rows, grad)}
     acc = acc + (${pass.value});
   }
 #else
-  let b = wg;
-  if (b >= launch.batch) { return; }
+  for (var b = wg; b < launch.batch; b = b + launch.groups) {
+  var acc = 0.0;
   for (var r = lane; r < launch.rows; r = r + ${PASS_LANES}u) {
     let row = b * launch.rows + r;
     acc = acc + (${pass.value});
@@ -300,6 +299,8 @@ ${pass.body}
 ${pass.body}
     sums[launch.sums + ${pass.slot ?? 0}u + b] = out;
 #endif
+  }
+  workgroupBarrier();
   }
 }
 `;
@@ -321,8 +322,12 @@ export function matmulKernel(x: PassContext, pass: MatmulPass): string {
 var<workgroup> tileA: array<f32, ${GEMM_TILE * GEMM_K}>;
 var<workgroup> tileB: array<f32, ${GEMM_K * GEMM_TILE}>;
 ${open(x, unique, false, false, `${side}, ${side}`)}
-  let row0 = wid.y * ${GEMM_TILE}u;
-  let col0 = wid.x * ${GEMM_TILE}u;
+  let tilesY = (launch.m + ${GEMM_TILE - 1}u) / ${GEMM_TILE}u;
+  let tilesX = (launch.n + ${GEMM_TILE - 1}u) / ${GEMM_TILE}u;
+  for (var ty = wid.y; ty < tilesY; ty = ty + grid.y) {
+  for (var tx = wid.x; tx < tilesX; tx = tx + grid.x) {
+  let row0 = ty * ${GEMM_TILE}u;
+  let col0 = tx * ${GEMM_TILE}u;
   var acc: array<f32, ${GEMM_THREAD * GEMM_THREAD}>;
   for (var k0 = 0u; k0 < launch.k; k0 = k0 + ${GEMM_K}u) {
     for (var q = 0u; q < ${(GEMM_TILE * GEMM_K) / (side * side)}u; q = q + 1u) {
@@ -361,6 +366,8 @@ ${open(x, unique, false, false, `${side}, ${side}`)}
         ${pass.c}Buf[gr * launch.n + gc] = (${pass.alpha}) * acc[i * ${GEMM_THREAD}u + j]${beta};
       }
     }
+  }
+  }
   }
 }
 `;

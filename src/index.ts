@@ -35,6 +35,7 @@ export const {
   SGDScheduleFree,
   ADOPT,
   Adafactor,
+  Muon,
 } = optimizers;
 
 export {

@@ -13,7 +13,6 @@ import {
 import { PASS } from '../shaders/layout.ts';
 import type { Engine } from './engine.ts';
 import type { Dispatch } from './launcher.ts';
-import { workgroupGrid } from './limits.ts';
 import type { Extent } from './parameter.ts';
 import { matrixView } from './shape.ts';
 import { COPY_DST, UNIFORM } from './usage.ts';
@@ -97,12 +96,15 @@ export function buildProgram(
     const short = Math.min(view.rows, view.cols);
     const long = Math.max(view.rows, view.cols);
     const dim = (d: Dim) => (d === 'short' ? short : long);
-    const groups = Math.min(MAP_GROUPS, Math.ceil(count / PASS_LANES));
+    // Every kernel strides over its outputs, so no grid dimension exceeds the device's limit.
+    const capped = (n: number) => Math.max(1, Math.min(n, maxPerDim));
+    const mapGroups = capped(Math.min(MAP_GROUPS, Math.ceil(count / PASS_LANES)));
     const record = (
       name: string,
       code: string,
       grid: [number, number],
       uses: { param: boolean; grad: boolean; buffers: readonly string[] },
+      groups: number,
       mnk: readonly [number, number, number] = [0, 0, 0],
     ) => {
       const offset = slot++ * UNIFORM_SLOT;
@@ -163,13 +165,14 @@ export function buildProgram(
       const name = `pass${pi}`;
       if (pass.kind === 'map') {
         const grad = pass.grad !== false;
-        record(name, code, [groups, 1], { param: true, grad, buffers: pass.buffers });
+        record(name, code, [mapGroups, 1], { param: true, grad, buffers: pass.buffers }, mapGroups);
         if (pass.sums) {
           record(
             `${name}/sums`,
             finishSumsKernel(t.context, pass.sums.slot, pass.sums.count),
             [1, 1],
             { param: false, grad: false, buffers: [] },
+            mapGroups,
           );
         }
       } else if (pass.kind === 'reduce') {
@@ -180,19 +183,23 @@ export function buildProgram(
               ? Math.ceil((view.batch * view.cols) / PASS_LANES)
               : view.batch;
         const onTensor = pass.over !== 'batch';
-        record(name, code, workgroupGrid(outputs, maxPerDim), {
-          param: onTensor,
-          grad: onTensor,
-          buffers: pass.buffers,
-        });
+        const groups = capped(outputs);
+        record(
+          name,
+          code,
+          [groups, 1],
+          { param: onTensor, grad: onTensor, buffers: pass.buffers },
+          groups,
+        );
       } else {
         const [m, n, k] = pass.dims.map(dim) as [number, number, number];
         const buffers = matmulBuffers(pass);
         record(
           name,
           code,
-          [Math.ceil(n / GEMM_TILE), Math.ceil(m / GEMM_TILE)],
+          [capped(Math.ceil(n / GEMM_TILE)), capped(Math.ceil(m / GEMM_TILE))],
           { param: false, grad: false, buffers },
+          0,
           [m, n, k],
         );
       }

@@ -14,6 +14,7 @@ import { larsSpec } from './lars.ts';
 import { sgdSpec } from './sgd.ts';
 import { adoptSpec } from './adopt.ts';
 import { adafactorSpec } from './adafactor.ts';
+import { muonSpec } from './muon.ts';
 import { adamwScheduleFreeSpec, sgdScheduleFreeSpec } from './schedule-free.ts';
 import type { OptimizerSpec } from './spec.ts';
 
@@ -35,6 +36,7 @@ export const optimizerSpecs = {
   SGDScheduleFree: sgdScheduleFreeSpec,
   ADOPT: adoptSpec,
   Adafactor: adafactorSpec,
+  Muon: muonSpec,
 } as const;
 
 export type OptimizerName = keyof typeof optimizerSpecs;

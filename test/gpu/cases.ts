@@ -317,15 +317,17 @@ export const shapedLayouts: typeof layouts = [
   },
   { name: 'shape [2,3,70] (batched)', case: { groups: [{ sizes: [], shapes: [[2, 3, 70]] }] } },
   {
-    name: 'shapes [300,200], [5,9], [70,1000] over lowered binding and grid limits',
+    // 16384-element pages: each matrix fits one but not two, so none is split (shaped passes
+    // address a tensor as one run) and each needs a 2-D grid of rows.
+    name: 'shapes [100,120], [5,9], [70,200] over lowered binding and grid limits',
     case: {
       groups: [
         {
           sizes: [],
           shapes: [
-            [300, 200],
+            [100, 120],
             [5, 9],
-            [70, 1000],
+            [70, 200],
           ],
         },
       ],
@@ -382,7 +384,21 @@ export function casesFor(name: OptimizerName, only?: string[]) {
   const cases: Array<{ title: string; c: OptimizerCase }> = [];
   const shaped = 'program' in spec;
   const matricesOnly = 'checkShape' in spec;
-  const list = shaped ? [...(matricesOnly ? [] : layouts.slice(0, 3)), ...shapedLayouts] : layouts;
+  // A rule for matrices only (Muon) takes vectors as [n, 1] columns and no batched tensors.
+  const asMatrices = (l: (typeof layouts)[number]) => {
+    const groups = l.case.groups.map((g) => ({
+      ...g,
+      shapes: g.shapes?.map((s) => (s.length === 1 ? [s[0]!, 1] : s)),
+    }));
+    return groups.some((g) => g.shapes?.some((s) => s.length !== 2))
+      ? []
+      : [{ ...l, case: { ...l.case, groups } }];
+  };
+  const list = !shaped
+    ? layouts
+    : matricesOnly
+      ? shapedLayouts.flatMap(asMatrices)
+      : [...layouts.slice(0, 3), ...shapedLayouts];
   spec.testOptions.forEach((options, k) => {
     for (const layout of list) {
       if (only && !only.includes(layout.name)) continue;
