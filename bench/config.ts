@@ -35,6 +35,19 @@ export const benchOptions: Record<string, Record<string, unknown>> = {
   SGD: { lr: 0.01, momentum: 0.9 },
 };
 
+/**
+ * Optimizers not timed above a size, and why: Newton-Schulz costs 6 * nsSteps * r^2 * c FLOPs a
+ * step for an r x c matrix (r <= c), O(n^1.5) in the parameters, so Muon at 4096^2 takes minutes
+ * a step on a software GPU. Muon gets its own section at [1024, 1024] beside a plain GEMM.
+ */
+export const sizeLimits: Record<string, { max: number; cpuMax: number; why: string }> = {
+  Muon: {
+    max: 2 ** 20,
+    cpuMax: 2 ** 16,
+    why: 'Newton-Schulz is O(n^1.5) FLOPs; see the Muon and GEMM section',
+  },
+};
+
 /** A TF.js optimizer call equivalent to ours, or why there is none. */
 export type TfjsEquivalent =
   | {

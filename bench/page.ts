@@ -8,7 +8,8 @@ import type { Parameter } from '../src/parameter.ts';
 import { optimizers, optimizerSpecs } from '../src/optimizers/registry.ts';
 import { references } from '../src/reference/index.ts';
 import type { ReferenceOptimizer } from '../src/reference/types.ts';
-import { benchOptions, modelSizes, tfjsEquivalent } from './config.ts';
+import { benchOptions, modelSizes, sizeLimits, tfjsEquivalent } from './config.ts';
+import { benchShape } from './shape.ts';
 import { measure, median, Stream } from './gpu.ts';
 import { FULL, SMALL, runTfjsTraining } from './tfjs-training.ts';
 
@@ -90,7 +91,7 @@ async function runOptimizer(name: string, n: number, warmup: number, reps: numbe
   let stream: Stream | undefined;
   try {
     const e = await engine();
-    p = e.parameter(random(n, 1));
+    p = e.parameter(random(n, 1), { shape: benchShape(name, n) });
     p.grad.write(random(n, 2));
     const o = (opt = makeOptimizer(name, [p]));
     const done = () => e.queue.onSubmittedWorkDone();
@@ -215,12 +216,15 @@ async function runReference(name: string, n: number, warmup: number, reps: numbe
     p.set(random(n, 1));
     const g = new Float64Array(n);
     g.set(random(n, 2));
-    const state = ref.init(n, o);
-    for (let i = 0; i < warmup; i++) ref.step(p, g, state, o);
+    const limit = sizeLimits[name];
+    if (limit && n > limit.cpuMax) return { na: `not run above ${limit.cpuMax}: ${limit.why}` };
+    const shape = benchShape(name, n);
+    const state = ref.init(n, o, shape);
+    for (let i = 0; i < warmup; i++) ref.step(p, g, state, o, shape);
     const ms: number[] = [];
     for (let i = 0; i < reps; i++) {
       const t0 = performance.now();
-      ref.step(p, g, state, o);
+      ref.step(p, g, state, o, shape);
       ms.push(performance.now() - t0);
     }
     return { ms };
@@ -240,12 +244,12 @@ async function runModel(name: string, count: number, total: number, warmup: numb
     const grads = random(total, 2);
     let offset = 0;
     for (const n of sizes) {
-      const p = e.parameter(values.subarray(offset, offset + n));
+      const p = e.parameter(values.subarray(offset, offset + n), { shape: benchShape(name, n) });
       p.grad.write(grads.subarray(offset, offset + n));
       params.push(p);
       offset += n;
     }
-    const flat = e.parameter(values);
+    const flat = e.parameter(values, { shape: benchShape(name, total) });
     flat.grad.write(grads);
     opts.push(makeOptimizer(name, params));
     params.push(flat);

@@ -12,7 +12,14 @@ import { spawnSync } from 'node:child_process';
 import { chromiumArgs, chromiumPath } from '../test/setup/browser.ts';
 import { dawnEnvironment } from '../test/setup/dawn.ts';
 import { nodeBench } from './node.ts';
-import { CPU_MAX_SIZE, formatSize, parseSize, repetitions, withinBudget } from './config.ts';
+import {
+  CPU_MAX_SIZE,
+  formatSize,
+  parseSize,
+  repetitions,
+  sizeLimits,
+  withinBudget,
+} from './config.ts';
 import type { Bench } from './page.ts';
 import { figures, fmt, markdown, modelFigures, svg, type Results, type Row } from './report.ts';
 import { trainingFigures, trainingMarkdown, trainingSvg } from './tfjs-training-report.ts';
@@ -363,6 +370,11 @@ async function measureAll(
       const base = repetitions(size, flags.quick);
       for (const name of names) {
         const tag = `[${String(++k).padStart(2)}/${total}] ${name} ${formatSize(size)}`;
+        const limit = sizeLimits[name];
+        if (limit && size > limit.max) {
+          log(`${tag} not timed above ${formatSize(limit.max)}: ${limit.why}`);
+          continue;
+        }
         const { warmup, reps } = plan(`ours/${name}`, size, base);
         const ours = await call('runOptimizer', name, size, warmup, reps);
         const row: Row = { optimizer: name, size, warmup, reps, ours };
@@ -409,6 +421,11 @@ async function measureAll(
       // Host timing wants a few more samples; the first step plans 1000 tensors, so one more warm-up.
       const base = { warmup: warmup + 1, reps: Math.max(reps, flags.quick ? 5 : 9) };
       for (const name of modelNames) {
+        const limit = sizeLimits[name];
+        if (limit && flags.modelSize > limit.max) {
+          log(`model ${name}: not timed above ${formatSize(limit.max)}: ${limit.why}`);
+          continue;
+        }
         // Two subjects in turns (tensors, flat): half the budget each; always one warm-up step,
         // as the first one plans and compiles.
         const prev = last.get(`ours/${name}`);

@@ -1,4 +1,5 @@
 import { measure, median } from '../../bench/gpu.ts';
+import { benchShape } from '../../bench/shape.ts';
 import type { Engine } from '../../src/index.ts';
 import { createOptimizer, defaultOptions } from '../shared/optimizer-choices.ts';
 import { seededRandom } from '../shared/random.ts';
@@ -32,7 +33,7 @@ export async function timeOptimizerStep(
 ): Promise<StepTiming> {
   const random = seededRandom(n);
   const values = Float32Array.from({ length: n }, () => random() - 0.5);
-  const p = engine.parameter(values, { label: `bench/${name}` });
+  const p = engine.parameter(values, { label: `bench/${name}`, shape: benchShape(name, n) });
   p.grad.write(values.map((v) => v * 1e-2));
   const opt = createOptimizer(name, [p], benchOptions(name));
   try {

@@ -12,6 +12,8 @@ import { radamReference } from './radam.ts';
 import { rmspropReference } from './rmsprop.ts';
 import { sgdReference } from './sgd.ts';
 import { adoptReference } from './adopt.ts';
+import { adafactorReference } from './adafactor.ts';
+import { muonReference } from './muon.ts';
 import { adamwScheduleFreeReference, sgdScheduleFreeReference } from './schedule-free.ts';
 
 export * from './adadelta.ts';
@@ -29,6 +31,8 @@ export * from './radam.ts';
 export * from './rmsprop.ts';
 export * from './sgd.ts';
 export * from './adopt.ts';
+export * from './adafactor.ts';
+export * from './muon.ts';
 export * from './schedule-free.ts';
 export * from './types.ts';
 
@@ -49,6 +53,8 @@ export const references = {
   AdamWScheduleFree: adamwScheduleFreeReference,
   SGDScheduleFree: sgdScheduleFreeReference,
   ADOPT: adoptReference,
+  Adafactor: adafactorReference,
+  Muon: muonReference,
 } as const;
 
 /** The name of an optimizer that has a reference. */

@@ -51,7 +51,9 @@ export class VariableSet {
       for (const v of variables) {
         if (detachShared(backend, tf, v)) detached++;
         const buffer = gpuBuffer(backend, v.dataId, `variable '${v.name}'`);
-        params.push(engine.parameter(buffer, { length: v.size, label: `tfjs/${v.name}` }));
+        // The variable's shape (a scalar as [1]): Adafactor factors matrices, Muon takes only them.
+        const shape = v.shape.length > 0 ? [...v.shape] : [1];
+        params.push(engine.parameter(buffer, { length: v.size, label: `tfjs/${v.name}`, shape }));
       }
       const set = new VariableSet(variables, params, make(params));
       set.detached = detached;

@@ -8,7 +8,7 @@
  */
 import { optimizers, optimizerSpecs, type OptimizerName } from '../../src/optimizers/registry.ts';
 import type { Parameter } from '../../src/parameter.ts';
-import type { EngineFor } from './cases.ts';
+import { shapeFor, type EngineFor } from './cases.ts';
 import { randomFloats } from './compare.ts';
 
 export interface AddGroupCase {
@@ -44,7 +44,7 @@ export async function runAddParamGroupCase(c: AddGroupCase, engineFor: EngineFor
   const made: Parameter[] = [];
   const make = (sizes: number[], seed: number) =>
     sizes.map((n, k) => {
-      const p = engine.parameter(randomFloats(n, seed + k));
+      const p = engine.parameter(randomFloats(n, seed + k), { shape: shapeFor(c.optimizer, n) });
       made.push(p);
       return p;
     });

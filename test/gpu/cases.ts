@@ -77,6 +77,15 @@ function makeParameter(
   return p;
 }
 
+/**
+ * The shape a test gives a tensor of n elements for this optimizer: [n], or an [n, 1] column for
+ * a rule that takes matrices only (Muon), so registry-wide suites run it too.
+ */
+export function shapeFor(name: OptimizerName, n: number): number[] {
+  const spec = optimizerSpecs[name] as { checkShape?: (s: number[]) => string | undefined };
+  return spec.checkShape?.([n]) ? [n, 1] : [n];
+}
+
 /** Runs one case and returns every step's mismatches (empty when all within the bound). */
 export async function runOptimizerCase(
   c: OptimizerCase,
@@ -100,7 +109,7 @@ export async function runOptimizerCase(
   let seed = c.seed;
   const groups = c.groups.map((g) => {
     const options = { ...spec.defaults, ...c.options, ...g.options };
-    const shapes = g.shapes ?? g.sizes.map((n) => [n]);
+    const shapes = g.shapes ?? g.sizes.map((n) => shapeFor(c.optimizer, n));
     const params = shapes.map((shape) => {
       const n = shape.reduce((a, b) => a * b, 1);
       const values = randomFloats(n, seed++);

@@ -6,6 +6,7 @@
 import { createEngine, type Engine } from '../../src/engine.ts';
 import type { Parameter } from '../../src/parameter.ts';
 import { optimizers, type OptimizerName } from '../../src/optimizers/registry.ts';
+import { shapeFor } from './cases.ts';
 
 /** One bad call: where it happens and what it passes. */
 export type RejectCase =
@@ -67,8 +68,9 @@ async function bits(p: Parameter, opt: AnyOptimizer): Promise<string> {
 export async function rejectTrial(c: RejectCase): Promise<RejectResult> {
   const engine = await (shared ??= createEngine());
   const Opt = optimizers[c.optimizer] as unknown as OptimizerCtor;
-  const w = engine.parameter(Float32Array.from(VALUES));
-  const twin = engine.parameter(Float32Array.from(VALUES));
+  const shape = shapeFor(c.optimizer, VALUES.length);
+  const w = engine.parameter(Float32Array.from(VALUES), { shape });
+  const twin = engine.parameter(Float32Array.from(VALUES), { shape });
   const extra: Array<{ dispose(): void }> = [w, twin];
   const caught = (f: () => unknown) => {
     try {

@@ -125,7 +125,16 @@ function rows(name: OptimizerName): Row[] {
         'amsGrad',
       ),
     );
-  if (has(name, 'eps')) out.push(ctor({ eps: 0 }, 'RangeError', /eps must be > 0, got 0/, 'eps 0'));
+  const eps = (optimizerSpecs[name].defaults as unknown as Record<string, unknown>).eps;
+  if (Array.isArray(eps))
+    out.push(
+      ctor({ eps: [null, -1] }, 'RangeError', /eps\[1\] must be >= 0, got -1/, 'eps [null, -1]'),
+    );
+  else if (name === 'Muon')
+    // torch.optim.Muon takes any eps >= 0
+    out.push(ctor({ eps: -1 }, 'RangeError', /eps must be >= 0, got -1/, 'eps -1'));
+  else if (has(name, 'eps'))
+    out.push(ctor({ eps: 0 }, 'RangeError', /eps must be > 0, got 0/, 'eps 0'));
   out.push({
     title: 'param group: snake_case key',
     c: { optimizer: name, at: 'group', group: { weight_decay: 0.1 } },

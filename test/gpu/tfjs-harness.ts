@@ -115,20 +115,41 @@ async function allOptimizers(steps = 4) {
     for (const [k, testOptions] of spec.testOptions.entries()) {
       const options = { ...spec.defaults, ...testOptions } as Record<string, unknown>;
       const opt = tfjsOptimizer(tf, cls(name), testOptions as object);
-      const vars = variables(11, [[17, 5], [300], [1]]);
+      // Matrices, a vector and a scalar; a rule for matrices only gets matrices only.
+      const shapes =
+        'checkShape' in spec
+          ? [
+              [17, 5],
+              [3, 100],
+              [1, 1],
+            ]
+          : [[17, 5], [300], [1]];
+      const vars = variables(11, shapes);
       const reference = spec.reference as unknown as {
-        init(n: number, o: unknown): ReferenceState;
-        step(p: Float64Array, g: Float64Array, s: ReferenceState, o: unknown): void;
+        init(n: number, o: unknown, shape: number[]): ReferenceState;
+        step(
+          p: Float64Array,
+          g: Float64Array,
+          s: ReferenceState,
+          o: unknown,
+          shape: number[],
+        ): void;
       };
       const refs = await Promise.all(vars.map(async (v) => Float64Array.from(await v.data())));
-      const states = vars.map((v) => reference.init(v.size, options));
+      const states = vars.map((v) => reference.init(v.size, options, v.shape));
       const mismatches: Mismatch[] = [];
       const scales = new RunningScale();
       for (let t = 1; t <= steps; t++) {
         const g = grads(vars, t);
         const host = await Promise.all(g.map((x) => x.data()));
         vars.forEach((_, i) =>
-          reference.step(refs[i]!, Float64Array.from(host[i]!), states[i]!, options),
+          reference.step(
+            refs[i]!,
+            Float64Array.from(host[i]!),
+            states[i]!,
+            options,
+            vars[i]!.shape,
+          ),
         );
         opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: g[i]! })));
         tf.dispose(g);

@@ -23,6 +23,9 @@ import {
   radamReference,
   references,
   adoptReference,
+  adafactorReference,
+  muonLrRatio,
+  newtonSchulz,
   scheduleFreeEval,
   scheduleFreeStep,
   scheduleFreeTrain,
@@ -780,6 +783,8 @@ const defaults: Record<ReferenceName, unknown> = {
   AdamWScheduleFree: optimizerSpecs.AdamWScheduleFree.defaults,
   SGDScheduleFree: optimizerSpecs.SGDScheduleFree.defaults,
   ADOPT: optimizerSpecs.ADOPT.defaults,
+  Adafactor: optimizerSpecs.Adafactor.defaults,
+  Muon: optimizerSpecs.Muon.defaults,
 };
 
 const stateNames: Record<ReferenceName, string[]> = {
@@ -798,6 +803,8 @@ const stateNames: Record<ReferenceName, string[]> = {
   AdamWScheduleFree: ['expAvgSq', 'lrMax', 'weightSum', 'z'],
   SGDScheduleFree: ['lrMax', 'weightSum', 'z'],
   ADOPT: ['expAvg', 'expAvgSq'],
+  Adafactor: ['variance'],
+  Muon: ['momentumBuffer'],
 };
 
 describe.each(Object.keys(references) as ReferenceName[])('%s reference', (name) => {
@@ -873,6 +880,65 @@ describe('ADOPT reference (iShohei220/adopt)', () => {
     expect(m[1]).toBeCloseTo(0.025, 15);
     expect(p[0]).toBeCloseTo(1 - 0.01, 15);
     expect(p[1]).toBeCloseTo(-2 - 0.0025, 15);
+  });
+});
+
+describe('Adafactor reference (torch.optim.Adafactor)', () => {
+  const o = { ...optimizerSpecs.Adafactor.defaults, lr: 0.5 };
+  it('a [2, 2] matrix keeps 2 + 2 statistics: rowVar = mean_cols g^2, colVar = mean_rows g^2 at t = 1', () => {
+    const state = adafactorReference.init(4, o, [2, 2]);
+    expect(Object.keys(state).sort()).toEqual(['colVar', 'rowVar', 'step']);
+    const p = Float64Array.from([1, 1, 1, 1]);
+    adafactorReference.step(p, Float64Array.from([1, 2, 3, 4]), state, o, [2, 2]);
+    expect([...(state.rowVar as Float64Array)]).toEqual([2.5, 12.5]);
+    expect([...(state.colVar as Float64Array)]).toEqual([5, 10]);
+  });
+  it('a rank-1 g^2 is factored exactly: the step equals the unfactored one of v = g^2', () => {
+    // g = a b^T has g^2 = (a^2)(b^2)^T, whose row/col factorisation reproduces it exactly.
+    const a = [1, 2, 3];
+    const b = [0.5, -1];
+    const g = Float64Array.from(a.flatMap((x) => b.map((y) => x * y)));
+    const p1 = Float64Array.from([1, -1, 2, 0.5, -0.5, 3]);
+    const p2 = Float64Array.from(p1);
+    adafactorReference.step(p1, g, adafactorReference.init(6, o, [3, 2]), o, [3, 2]);
+    adafactorReference.step(p2, g, adafactorReference.init(6, o), o, [6]);
+    p1.forEach((v, i) => expect(v).toBeCloseTo(p2[i]!, 14));
+  });
+  it('clips the update to RMS d: the first step moves p by alpha = max(eps2, RMS(p)) * min(lr, 1) per element', () => {
+    // t = 1: v = g^2, u = sign(g) (RMS 1), so p moves by alpha = RMS(p) * 0.5 each.
+    const p = Float64Array.from([3, -4]);
+    adafactorReference.step(p, Float64Array.from([2, -0.1]), adafactorReference.init(2, o), o);
+    const alpha = Math.sqrt(12.5) * 0.5;
+    expect(p[0]).toBeCloseTo(3 - alpha, 12);
+    expect(p[1]).toBeCloseTo(-4 + alpha, 12);
+  });
+});
+
+describe('Muon reference (torch.optim.Muon)', () => {
+  it('Newton-Schulz maps a matrix to singular values near 1 (0.5-1.5 with the default coefficients)', () => {
+    const o = optimizerSpecs.Muon.defaults;
+    const [m, n] = [4, 6];
+    const u = Float64Array.from({ length: m * n }, (_, i) => Math.sin(i * 1.7) + 0.1 * i);
+    const x = newtonSchulz(u, m, n, o);
+    // X X^T's eigenvalues are the squared singular values: its trace / m is their mean.
+    let trace = 0;
+    for (let i = 0; i < m; i++) for (let k = 0; k < n; k++) trace += x[i * n + k]! ** 2;
+    expect(trace / m).toBeGreaterThan(0.5 ** 2);
+    expect(trace / m).toBeLessThan(1.5 ** 2);
+  });
+  it('transposes a tall matrix: NS of u^T is the transpose of NS of u', () => {
+    const o = optimizerSpecs.Muon.defaults;
+    const u = Float64Array.from([1, 2, 3, 4, 5, 7]); // [3, 2]
+    const ut = Float64Array.from([1, 3, 5, 2, 4, 7]); // [2, 3]
+    const a = newtonSchulz(u, 3, 2, o);
+    const b = newtonSchulz(ut, 2, 3, o);
+    for (let r = 0; r < 3; r++)
+      for (let c = 0; c < 2; c++) expect(a[r * 2 + c]).toBeCloseTo(b[c * 3 + r]!, 14);
+  });
+  it('adjusts lr as torch: sqrt(max(1, A/B)) by default, 0.2 sqrt(max(A, B)) for match_rms_adamw', () => {
+    expect(muonLrRatio(null, 8, 2)).toBe(2);
+    expect(muonLrRatio('original', 2, 8)).toBe(1);
+    expect(muonLrRatio('match_rms_adamw', 2, 100)).toBeCloseTo(2, 15);
   });
 });
 
