@@ -91,10 +91,11 @@ export async function saveCheckpoint<O extends object>(
   const wide: Array<[string, TensorInput]> = []; // F64 first: keeps them 8-byte aligned
   const narrow: Array<[string, TensorInput]> = [];
   for (const [i, entry] of Object.entries(sd.state)) {
-    const shape = shapeOf(opt.tensors[Number(i)]!.param);
+    const sizes = opt.stateSizes(Number(i));
     for (const [name, value] of Object.entries(entry)) {
       const key = `state.${i}.${snake(name)}`;
-      if (value instanceof Float32Array) narrow.push([key, { shape, data: value }]);
+      if (value instanceof Float32Array)
+        narrow.push([key, { shape: sizes.get(name)!.shape, data: value }]);
       else if (name === 'step' && Math.fround(value) === value)
         narrow.push([key, { shape: [], data: new Float32Array([value]) }]);
       else wide.push([key, { shape: [], data: new Float64Array([value]) }]);
@@ -203,7 +204,12 @@ export async function loadCheckpoint<O extends object>(
     const field = camel(match[2]!);
     const scalar = field === 'step' || field in (opt.spec.hostState ?? {});
     if (scalar) expectTensor(key, t, ['F32', 'F64'], []);
-    else expectTensor(key, t, ['F32'], shapeOf(opt.tensors[i]!.param));
+    else {
+      // A state's own shape (Adafactor's rowVar is [..., rows, 1]); an unknown name is reported
+      // by validateStateDict below.
+      const sizes = opt.stateSizes(i);
+      expectTensor(key, t, ['F32'], sizes.get(field)?.shape ?? shapeOf(opt.tensors[i]!.param));
+    }
     (state[i] ??= {})[field] = scalar ? t.data[0]! : (t.data as Float32Array);
   }
   const saved = meta.params === 'true';

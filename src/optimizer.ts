@@ -77,7 +77,7 @@ export interface TensorRecord {
 }
 
 /** A tensor's state buffers: name -> initial value and length in elements. */
-export type StateSizes = Map<string, { init: number; length: number }>;
+export type StateSizes = Map<string, { init: number; length: number; shape: number[] }>;
 
 /** Largest ring the step rows start with when steps may be skipped (it grows when needed). */
 const SKIP_RING = 8;
@@ -492,16 +492,24 @@ export class Optimizer<O extends object> {
     const param = this.tensors[i]!.param;
     const inits = this.spec.states(group);
     const shapes = this.spec.stateShapes?.(group, param.shape);
+    const full = [...param.shape];
     if (!shapes) {
       const length = param.length;
-      return new Map(Object.entries(inits).map(([name, init]) => [name, { init, length }]));
+      return new Map(
+        Object.entries(inits).map(([name, init]) => [name, { init, length, shape: full }]),
+      );
     }
+    // Per row: [..., rows, 1]; per column: [..., 1, cols] (torch's keepdim shapes).
     const { batch, rows, cols } = matrixView(param.shape);
-    const lengths = { param: param.length, rows: batch * rows, cols: batch * cols };
+    const layouts = {
+      param: { length: param.length, shape: full },
+      rows: { length: batch * rows, shape: [...full.slice(0, -1), 1] },
+      cols: { length: batch * cols, shape: [...full.slice(0, -2), 1, ...full.slice(-1)] },
+    };
     return new Map(
       Object.entries(shapes).map(([name, shape]) => [
         name,
-        { init: inits[name] ?? 0, length: lengths[shape] },
+        { init: inits[name] ?? 0, ...layouts[shape] },
       ]),
     );
   }
