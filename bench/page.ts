@@ -10,6 +10,7 @@ import { references } from '../src/reference/index.ts';
 import type { ReferenceOptimizer } from '../src/reference/types.ts';
 import { benchOptions, modelSizes, sizeLimits, tfjsEquivalent } from './config.ts';
 import { benchShape } from './shape.ts';
+import { Gemm, newtonSchulzFlops } from './gemm.ts';
 import { measure, median, Stream } from './gpu.ts';
 import { FULL, SMALL, runTfjsTraining } from './tfjs-training.ts';
 
@@ -294,7 +295,59 @@ async function runTraining(full: boolean) {
   }
 }
 
-const bench = { init, runOptimizer, runTfjs, runReference, runModel, runTraining };
+/**
+ * Muon on one [n, n] matrix next to the GEMMs it is made of: our tiled kernel and a plain one
+ * (one invocation per output) computing one n x n x n product, timed in turns.
+ */
+async function runMuonGemm(n: number, warmup: number, reps: number) {
+  let gemm: Gemm | undefined;
+  let W: Parameter | undefined;
+  let opt: AnyOptimizer | undefined;
+  try {
+    const e = await engine();
+    gemm = new Gemm(e, n);
+    W = e.parameter(random(n * n, 1), { shape: [n, n] });
+    W.grad.write(random(n * n, 2));
+    const options = resolvedOptions('Muon');
+    const o = (opt = makeOptimizer('Muon', [W]));
+    const g = gemm;
+    const done = () => e.queue.onSubmittedWorkDone();
+    const [muon, tiled, plain] = await measure(
+      e.device,
+      [
+        { step: () => o.step(), done },
+        { step: () => g.step('tiled'), done },
+        { step: () => g.step('plain'), done },
+      ],
+      warmup,
+      reps,
+    );
+    return {
+      n,
+      muon: muon!,
+      tiled: tiled!,
+      plain: plain!,
+      gemmFlops: g.flops,
+      nsFlops: newtonSchulzFlops(n, n, options.nsSteps as number),
+    };
+  } catch (err) {
+    return { error: message(err) };
+  } finally {
+    opt?.dispose();
+    W?.dispose();
+    gemm?.destroy();
+  }
+}
+
+const bench = {
+  init,
+  runOptimizer,
+  runTfjs,
+  runReference,
+  runModel,
+  runTraining,
+  runMuonGemm,
+};
 export type Bench = typeof bench;
 declare global {
   interface Window {

@@ -51,11 +51,60 @@ export interface Results {
   command: string;
   rows: Row[];
   model: ModelRow[];
+  /** Muon at [n, n] beside a tiled and a plain n^3 GEMM (bench/gemm.ts). */
+  muonGemm?: MuonGemm | { error: string };
   /** TF.js training with tf.train.adam vs our adapters (bench/tfjs-training.ts). */
   tfjsTraining?: import('./tfjs-training.ts').TrainingResult | { error: string };
   seconds?: number;
   /** Why the run stopped early, if it did. */
   incomplete?: string;
+}
+
+export interface MuonGemm {
+  n: number;
+  muon: Timing;
+  tiled: Timing;
+  plain: Timing;
+  gemmFlops: number;
+  nsFlops: number;
+}
+
+/** Median GPU time where timestamps exist, else wall time (ms). */
+const best = (t: Timing) => median(t.gpu ?? t.wall);
+
+/** Muon's ms per step and the GEMMs' GFLOP/s (Muon's: its Newton-Schulz FLOPs over its step). */
+export function muonGemmFigures(m: MuonGemm) {
+  const ms = { muon: best(m.muon), tiled: best(m.tiled), plain: best(m.plain) };
+  return {
+    ms,
+    gflops: {
+      muon: m.nsFlops / ms.muon / 1e6,
+      tiled: m.gemmFlops / ms.tiled / 1e6,
+      plain: m.gemmFlops / ms.plain / 1e6,
+    },
+  };
+}
+
+/** The Muon and GEMM section of the report. */
+export function muonGemmMarkdown(m: MuonGemm | { error: string } | undefined): string {
+  if (!m) return '';
+  if ('error' in m) return `\n## Muon and GEMM\n\nNot measured: ${m.error}\n`;
+  const f = muonGemmFigures(m);
+  const n = m.n;
+  return `
+## Muon and GEMM at [${n}, ${n}]
+
+Muon's step (momentum, normalisation, ${m.nsFlops / m.gemmFlops / 3} Newton-Schulz iterations of three ${n}^3 GEMMs, update) and one ${n} x ${n} x ${n} product with the tiled kernel Muon uses and with a plain one (one invocation per output). GFLOP/s count a multiply-add as 2; Muon's counts only its GEMMs' FLOPs over its whole step. Median ${m.muon.gpu ? 'GPU' : 'wall'} time of ${m.muon.wall.length} steps.
+
+${table(
+  ['kernel', 'ms', 'GFLOP/s'],
+  [
+    ['Muon step', fmt(f.ms.muon), fmt(f.gflops.muon)],
+    ["tiled GEMM (Muon's)", fmt(f.ms.tiled), fmt(f.gflops.tiled)],
+    ['plain GEMM', fmt(f.ms.plain), fmt(f.gflops.plain)],
+  ],
+)}
+`;
 }
 
 export function median(xs: readonly number[]): number {

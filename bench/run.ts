@@ -21,7 +21,17 @@ import {
   withinBudget,
 } from './config.ts';
 import type { Bench } from './page.ts';
-import { figures, fmt, markdown, modelFigures, svg, type Results, type Row } from './report.ts';
+import {
+  figures,
+  fmt,
+  markdown,
+  modelFigures,
+  muonGemmFigures,
+  muonGemmMarkdown,
+  svg,
+  type Results,
+  type Row,
+} from './report.ts';
 import { trainingFigures, trainingMarkdown, trainingSvg } from './tfjs-training-report.ts';
 
 /** A measurement that takes longer than this is recorded as an error (a hung device, say). */
@@ -447,6 +457,17 @@ async function measureAll(
         );
       }
     }
+    if (names.includes('Muon')) {
+      const n = 1024;
+      const m = (results.muonGemm = await call('runMuonGemm', n, 1, flags.quick ? 2 : 3));
+      if ('error' in m) log(`Muon and GEMM: ${m.error}`);
+      else {
+        const f = muonGemmFigures(m);
+        log(
+          `Muon [${n}, ${n}]: ${fmt(f.ms.muon)} ms/step (${fmt(f.gflops.muon)} GFLOP/s in its GEMMs); tiled GEMM ${n}^3 ${fmt(f.ms.tiled)} ms (${fmt(f.gflops.tiled)} GFLOP/s); plain GEMM ${fmt(f.ms.plain)} ms (${fmt(f.gflops.plain)} GFLOP/s)`,
+        );
+      }
+    }
     if (flags.tfjsTraining !== 'off') {
       const t = (results.tfjsTraining = await call('runTraining', flags.tfjsTraining === 'full'));
       for (const x of 'error' in t ? [] : trainingFigures(t))
@@ -465,6 +486,7 @@ async function measureAll(
   results.environment.loadAverageAtEnd = loadavg();
   const md =
     markdown(results) +
+    muonGemmMarkdown(results.muonGemm) +
     (results.tfjsTraining ? trainingMarkdown(results.tfjsTraining, env.adapter) : '');
   console.log(`\n${md}`);
   mkdirSync(flags.out, { recursive: true });

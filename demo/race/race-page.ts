@@ -9,7 +9,11 @@ import {
 } from '../shared/boot.ts';
 import { drawLineChart, type Series } from '../shared/line-chart.ts';
 import { renderChoices } from '../shared/options-form.ts';
-import { standardChoices, type OptimizerChoice } from '../shared/optimizer-choices.ts';
+import {
+  standardChoices,
+  takesVectors,
+  type OptimizerChoice,
+} from '../shared/optimizer-choices.ts';
 import { seededRandom } from '../shared/random.ts';
 import { viewOf } from './contour.ts';
 import { PRESETS } from './presets.ts';
@@ -58,7 +62,8 @@ const note = byId<HTMLParagraphElement>('note');
 /** The note shown when no preset is chosen (a preset's note replaces it until the surface changes). */
 const DEFAULT_NOTE = note.textContent ?? '';
 
-const choices: OptimizerChoice[] = standardChoices(RACE_LRS);
+// A racer is a point: rules for weight matrices only (Muon) have no race to run.
+const choices: OptimizerChoice[] = standardChoices(RACE_LRS).filter((c) => takesVectors(c.name));
 let surface: Surface = surfaceById('random', 2);
 let start: [number, number] = surface.start;
 let runner: RaceRunner | undefined;

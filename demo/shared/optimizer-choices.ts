@@ -23,6 +23,12 @@ export function defaultOptions(name: string): Record<string, unknown> {
   return structuredClone(spec.defaults) as Record<string, unknown>;
 }
 
+/** Whether `name` takes vectors (false for Muon, which optimizes weight matrices only). */
+export function takesVectors(name: string): boolean {
+  const spec = (optimizerSpecs as Record<string, { checkShape?: (s: number[]) => unknown }>)[name];
+  return spec?.checkShape?.([2]) === undefined;
+}
+
 export function createOptimizer(
   name: string,
   params: Parameter[],

@@ -9,7 +9,11 @@ import {
   uniformBuffer,
   type Kernel,
 } from '../shared/gpu.ts';
-import { createOptimizer, type OptimizerChoice } from '../shared/optimizer-choices.ts';
+import {
+  createOptimizer,
+  takesVectors,
+  type OptimizerChoice,
+} from '../shared/optimizer-choices.ts';
 import { permutation, seededRandom } from '../shared/random.ts';
 import type { Dataset } from './datasets.ts';
 import { initialWeights, mlpLayout, type MlpLayout } from './mlp-layout.ts';
@@ -17,6 +21,9 @@ import { decisionGridWgsl, reduceGradientWgsl, sampleGradientWgsl } from './mlp-
 import { SCHEDULERS, type SchedulerHandle } from './scheduler-choices.ts';
 
 export const GRID = 64;
+
+/** The biases' AdamW learning rate beside a matrices-only optimizer (Muon). */
+const COMPANION_LR = 0.02;
 
 export interface SessionOptions {
   hidden: number;
@@ -38,6 +45,8 @@ class MlpRun {
   readonly grid: Kernel;
   readonly tensors: Parameter[];
   readonly optimizer: Optimizer<object>;
+  /** AdamW for the biases when the choice takes matrices only (Muon), as torch's docs advise. */
+  readonly companion: Optimizer<object> | undefined;
   readonly scheduler: SchedulerHandle | undefined;
   private readonly scratch: GPUBuffer[];
 
@@ -77,6 +86,7 @@ class MlpRun {
       this.params,
       this.probs,
     ]);
+    // Weights are [in, out] matrices (Adafactor factors them), biases vectors.
     this.tensors = Object.entries(layout.tensors).map(([tensor, t]) =>
       engine.parameter(this.params, {
         offset: t.offset * 4,
@@ -84,10 +94,17 @@ class MlpRun {
         grad: this.grads,
         gradOffset: t.offset * 4,
         label: `${name}/${tensor}`,
+        shape: tensor.startsWith('w') ? [t.fanIn, t.length / t.fanIn] : [t.length],
       }),
     );
     const options = structuredClone(choice.options);
-    this.optimizer = createOptimizer(choice.name, this.tensors, options);
+    const matrices = this.tensors.filter((p) => p.shape.length === 2);
+    const vectors = this.tensors.filter((p) => p.shape.length !== 2);
+    const onlyMatrices = !takesVectors(choice.name);
+    this.optimizer = createOptimizer(choice.name, onlyMatrices ? matrices : this.tensors, options);
+    this.companion = onlyMatrices
+      ? createOptimizer('AdamW', vectors, { lr: COMPANION_LR, weightDecay: 0 })
+      : undefined;
     this.scheduler = SCHEDULERS[o.scheduler]?.(
       this.optimizer as unknown as Schedulable,
       o.steps,
@@ -97,6 +114,7 @@ class MlpRun {
 
   dispose(): void {
     this.optimizer.dispose();
+    this.companion?.dispose();
     for (const p of this.tensors) p.dispose();
     for (const b of [this.params, this.grads, this.history, this.probs, ...this.scratch])
       b.destroy();
@@ -157,6 +175,7 @@ export class TrainingSession {
       });
       for (const run of this.runs) {
         run.optimizer.step();
+        run.companion?.step();
         run.scheduler?.step();
       }
       this.batchStart += batchSize;

@@ -24,6 +24,8 @@ const TRAIN_LRS: Record<string, number> = {
   Lion: 0.003,
   LAMB: 0.02,
   LARS: 1,
+  Adafactor: 0.05,
+  Muon: 0.02,
 };
 const ENABLED = new Set(['GD', 'Momentum', 'Adagrad', 'RMSprop', 'Adam']);
 

@@ -1,3 +1,5 @@
+import { passKernel } from '../../shaders/passes.wgsl.ts';
+import type { TensorProgram } from '../../src/optimizers/spec.ts';
 import { describe, expect, it } from 'vitest';
 import {
   blockSumKernel,
@@ -71,6 +73,30 @@ describe.each(Object.entries(optimizerSpecs).filter(([, s]) => s.body))(
         for (let j = 0; j < spec.norms!; j++) expect(code).toMatch(new RegExp(`n${j} = `));
       });
     }
+  },
+);
+
+describe.each(Object.entries(optimizerSpecs).filter(([, s]) => 'program' in s))(
+  '%s pass kernels',
+  (_, spec) => {
+    const program = (spec as { program: (o: object, shape: number[]) => TensorProgram }).program;
+    it.each([[[7]], [[5, 7]], [[2, 3, 4]]])(
+      'shape %j: every field used is declared, every buffer bound, no preprocessor left',
+      (shape) => {
+        if ((spec as { checkShape?: (s: number[]) => unknown }).checkShape?.(shape)) return;
+        const { passes } = program(spec.defaults, shape);
+        for (const pass of passes) {
+          const code = passKernel(
+            { fields: spec.fields, stepped: true, skip: true, maximize: true },
+            pass,
+          );
+          for (const used of code.matchAll(/\bh\.(\w+)/g)) expect(spec.fields).toContain(used[1]);
+          for (const b of code.matchAll(/\b(\w+)Buf\[/g))
+            expect(code).toMatch(new RegExp(`var<storage, read(_write)?> ${b[1]}Buf: array<f32>`));
+          expect(code).not.toMatch(/#(if|else|endif)/);
+        }
+      },
+    );
   },
 );
 
