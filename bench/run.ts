@@ -38,7 +38,8 @@ import { trainingFigures, trainingMarkdown, trainingSvg } from './tfjs-training-
 const CALL_TIMEOUT_S = 300;
 /** The TF.js training section trains a whole model three times: it may take longer. */
 const TRAINING_TIMEOUT_S = 1200;
-const timeoutOf = (name: string) => (name === 'runTraining' ? TRAINING_TIMEOUT_S : CALL_TIMEOUT_S);
+const timeoutOf = (name: string) =>
+  name === 'runTraining' || name === 'runMuonGemm' ? TRAINING_TIMEOUT_S : CALL_TIMEOUT_S;
 
 /** Reopening the page after a failure: beyond this the run stops. */
 const RECOVER_TIMEOUT_S = 180;
@@ -371,7 +372,8 @@ async function measureAll(
   try {
     // The first measurements of a fresh browser run slow (shader compiler threads, first touch of
     // memory): one discarded run first.
-    await call('runOptimizer', names[0]!, Math.min(...flags.sizes), 1, 3);
+    const first = names.find((n) => !sizeLimits[n]) ?? 'Adam';
+    await call('runOptimizer', first, Math.min(...flags.sizes), 1, 3);
     log('warm-up run done (discarded)');
 
     const total = flags.sizes.length * names.length;
@@ -382,7 +384,7 @@ async function measureAll(
         const tag = `[${String(++k).padStart(2)}/${total}] ${name} ${formatSize(size)}`;
         const limit = sizeLimits[name];
         if (limit && size > limit.max) {
-          log(`${tag} not timed above ${formatSize(limit.max)}: ${limit.why}`);
+          log(`${tag} not timed here: ${limit.why}`);
           continue;
         }
         const { warmup, reps } = plan(`ours/${name}`, size, base);
@@ -433,7 +435,7 @@ async function measureAll(
       for (const name of modelNames) {
         const limit = sizeLimits[name];
         if (limit && flags.modelSize > limit.max) {
-          log(`model ${name}: not timed above ${formatSize(limit.max)}: ${limit.why}`);
+          log(`model ${name}: not timed: ${limit.why}`);
           continue;
         }
         // Two subjects in turns (tensors, flat): half the budget each; always one warm-up step,
@@ -459,7 +461,7 @@ async function measureAll(
     }
     if (names.includes('Muon')) {
       const n = 1024;
-      const m = (results.muonGemm = await call('runMuonGemm', n, 1, flags.quick ? 2 : 3));
+      const m = (results.muonGemm = await call('runMuonGemm', n, 1, flags.quick ? 1 : 2));
       if ('error' in m) log(`Muon and GEMM: ${m.error}`);
       else {
         const f = muonGemmFigures(m);

@@ -1,6 +1,6 @@
 import type { Engine } from '../../src/index.ts';
 import { bootEngine, byId, exposeHooks, guarded, showProgress } from '../shared/boot.ts';
-import { optimizerColor, optimizerNames } from '../shared/optimizer-choices.ts';
+import { optimizerColor, optimizerNames, takesVectors } from '../shared/optimizer-choices.ts';
 import { drawBarChart } from './bar-chart.ts';
 import { timeOptimizerStep, type StepTiming } from './measure-step.ts';
 
@@ -38,7 +38,9 @@ function startPage(engine: Engine): void {
         .join('');
   };
 
-  const run = async (n: number, steps: number, names = optimizerNames()) => {
+  // Throughput of elementwise-cost rules; Muon's Newton-Schulz is FLOP-bound (O(n^1.5)), timed by
+  // `npm run bench` in its Muon and GEMM section instead.
+  const run = async (n: number, steps: number, names = optimizerNames().filter(takesVectors)) => {
     const size = byId<HTMLSelectElement>('size');
     if (!Array.from(size.options).some((o) => o.value === String(n))) {
       size.add(new Option(n.toLocaleString(), String(n)));
