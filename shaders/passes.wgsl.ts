@@ -182,7 +182,7 @@ export function mapKernel(x: PassContext, pass: MapPass): string {
   const acc = Array.from({ length: MAX_SUMS }, (_, j) => (j < k ? `s${j}` : '0.0')).join(', ');
   const writes = Array.from(
     { length: k },
-    (_, j) => `    sums[launch.partials + wg * ${MAX_SUMS}u + ${j}u] = partial[0][${j}];`,
+    (_, j) => `  sums[slot + ${j}u] = acc[${j}];`,
   ).join('\n');
   return wgsl`${header(x, pass.buffers, true, grad)}
 ${open(x, pass.buffers, true, grad)}
@@ -210,11 +210,8 @@ ${stores}
     acc = acc + vec4<f32>(${acc});
   }
 #if ${k > 0}
-  partial[lane] = acc;
-${treeSum}
-  if (lane == 0u) {
+  let slot = launch.partials + (wg * ${PASS_LANES}u + lane) * ${MAX_SUMS}u;
 ${writes}
-  }
 #endif
 }
 `;
@@ -232,7 +229,7 @@ export function finishSumsKernel(x: PassContext, slot: number, count: number): s
   return `${header(x, [], false, false)}
 ${open(x, [], false, false)}
   var acc = vec4<f32>(0.0);
-  for (var i = lane; i < launch.groups; i = i + ${PASS_LANES}u) {
+  for (var i = lane; i < launch.groups * ${PASS_LANES}u; i = i + ${PASS_LANES}u) {
     acc = acc + vec4<f32>(${Array.from({ length: MAX_SUMS }, (_, j) => `sums[launch.partials + i * ${MAX_SUMS}u + ${j}u]`).join(', ')});
   }
   partial[lane] = acc;
@@ -244,6 +241,12 @@ ${writes}
 `;
 }
 
+/**
+ * A long sum in chunks of 16 (the error of a two-level sum, not of one long running sum, as
+ * torch's cascaded reductions).
+ */
+const flush = (i: string) => `if ((${i} & 15u) == 15u) { total = total + chunk; chunk = 0.0; }`;
+
 export function reduceKernel(x: PassContext, pass: ReducePass): string {
   const grad = pass.over !== 'batch';
   if (pass.over === 'cols') {
@@ -254,54 +257,56 @@ ${open(x, pass.buffers, true, grad)}
   let b = col / launch.cols;
   let c = col % launch.cols;
   var total = 0.0;
+  var chunk = 0.0;
   for (var r = 0u; r < launch.rows; r = r + 1u) {
     let e = (b * launch.rows + r) * launch.cols + c;
     let p = paramBuf[launch.param + e];
     _ = p;
     ${loadGrad(x)}
-    total = total + (${pass.value});
+    chunk = chunk + (${pass.value});
+    ${flush('r')}
   }
+  total = total + chunk;
 ${pass.body}
   }
 }
 `;
   }
-  // One workgroup per row ('rows') or per matrix ('batch'), its invocations striding along it.
+  // One invocation per row ('rows') or per matrix ('batch') summing along it: no workgroup
+  // barrier (software GPUs pay dearly for each, and a row sum is one pass over g anyway).
   const rows = pass.over === 'rows';
   return wgsl`${header(x, pass.buffers, rows, grad)}
 ${open(x, pass.buffers, rows, grad)}
 #if ${rows}
-  for (var row = wg; row < launch.batch * launch.rows; row = row + launch.groups) {
-  var acc = 0.0;
-  for (var c = lane; c < launch.cols; c = c + ${PASS_LANES}u) {
-    let e = row * launch.cols + c;
-    let p = paramBuf[launch.param + e];
-    _ = p;
-    ${loadGrad(x)}
-    acc = acc + (${pass.value});
-  }
-#else
-  for (var b = wg; b < launch.batch; b = b + launch.groups) {
-  var acc = 0.0;
-  for (var r = lane; r < launch.rows; r = r + ${PASS_LANES}u) {
-    let row = b * launch.rows + r;
-    acc = acc + (${pass.value});
-  }
-#endif
-  partial[lane] = vec4<f32>(acc, 0.0, 0.0, 0.0);
-${treeSum}
-  if (lane == 0u) {
-    let total = partial[0].x;
-#if ${rows}
+  for (var row = wg * ${PASS_LANES}u + lane; row < launch.batch * launch.rows; row = row + launch.groups * ${PASS_LANES}u) {
+    var total = 0.0;
+    var chunk = 0.0;
+    for (var c = 0u; c < launch.cols; c = c + 1u) {
+      let e = row * launch.cols + c;
+      let p = paramBuf[launch.param + e];
+      _ = p;
+      ${loadGrad(x)}
+      chunk = chunk + (${pass.value});
+      ${flush('c')}
+    }
+    total = total + chunk;
 ${pass.body}
+  }
 #else
+  for (var b = wg * ${PASS_LANES}u + lane; b < launch.batch; b = b + launch.groups * ${PASS_LANES}u) {
+    var total = 0.0;
+    var chunk = 0.0;
+    for (var r = 0u; r < launch.rows; r = r + 1u) {
+      let row = b * launch.rows + r;
+      chunk = chunk + (${pass.value});
+      ${flush('r')}
+    }
+    total = total + chunk;
     var out = 0.0;
 ${pass.body}
     sums[launch.sums + ${pass.slot ?? 0}u + b] = out;
+  }
 #endif
-  }
-  workgroupBarrier();
-  }
 }
 `;
 }

@@ -47,7 +47,7 @@ export interface RowPlace {
 const UNIFORM_SLOT = 256;
 
 /** Workgroups a map pass strides with: enough to fill a GPU, few enough to sum quickly. */
-const MAP_GROUPS = 1024;
+const MAP_GROUPS = 256;
 
 /**
  * The dispatches of a shaped step: every tensor's passes in order (a tensor's passes read what
@@ -69,7 +69,11 @@ export function buildProgram(
     slots += t.sums;
   }
   const partials = slots;
-  const sums = engine.createBuffer(`${label}/sums`, (partials + MAP_GROUPS * MAX_SUMS) * 4);
+  // Sum slots, then a map pass's per-invocation partial sums (shared: passes run in turn).
+  const sums = engine.createBuffer(
+    `${label}/sums`,
+    (partials + MAP_GROUPS * PASS_LANES * MAX_SUMS) * 4,
+  );
   const workSizes = new Map<string, number>();
   for (const t of tensors)
     for (const [name, n] of Object.entries(t.work))
@@ -176,12 +180,13 @@ export function buildProgram(
           );
         }
       } else if (pass.kind === 'reduce') {
-        const outputs =
+        const lines =
           pass.over === 'rows'
             ? view.batch * view.rows
             : pass.over === 'cols'
-              ? Math.ceil((view.batch * view.cols) / PASS_LANES)
+              ? view.batch * view.cols
               : view.batch;
+        const outputs = Math.ceil(lines / PASS_LANES);
         const onTensor = pass.over !== 'batch';
         const groups = capped(outputs);
         record(

@@ -126,3 +126,107 @@ it('the API.md walkthrough', async () => {
   expect(r.clipped).toBeCloseTo(4 / (Math.sqrt(250) + 1e-6), 6); // clipped by norm, already inside +-0.5
   expect(r.wrappedValues).toEqual(new Array(8).fill(1.5));
 });
+
+it('the API.md Additions walkthrough: shapes, the second-wave optimizers, stateBytes, checkpoints', async () => {
+  const r = await harnessPage().evaluate(async () => {
+    const m = window.webgpuOptim;
+    const { createEngine, Adafactor, Muon, AdamWScheduleFree, SGDScheduleFree, ADOPT, Adam } = m;
+    const engine = await createEngine();
+    const [rows, cols] = [6, 4];
+    const values = Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(i));
+    const W = engine.parameter(values, { shape: [rows, cols] });
+    let shapeError = '';
+    try {
+      engine.parameter(values, { shape: [5, 5] });
+    } catch (e) {
+      shapeError = (e as Error).name;
+    }
+    const params = [engine.parameter(new Float32Array([1, 2, 3]))];
+    const grads = () => {
+      W.grad.write(values.map((v) => v * 0.1));
+      params[0]!.grad.write(new Float32Array([0.1, -0.2, 0.3]));
+    };
+    const adafactor = new Adafactor(params, {
+      lr: 1e-2,
+      beta2Decay: -0.8,
+      eps: [null, 1e-3],
+      d: 1.0,
+      weightDecay: 0.0,
+      maximize: false,
+    });
+    const muon = new Muon([W], {
+      lr: 1e-3,
+      weightDecay: 0.1,
+      momentum: 0.95,
+      nesterov: true,
+      nsCoefficients: [3.4445, -4.775, 2.0315],
+      eps: 1e-7,
+      nsSteps: 5,
+      adjustLrFn: null,
+    });
+    grads();
+    adafactor.step();
+    muon.step();
+    const sf = [
+      new AdamWScheduleFree([engine.parameter(3)], {
+        lr: 0.0025,
+        betas: [0.9, 0.999],
+        eps: 1e-8,
+        weightDecay: 0,
+        warmupSteps: 0,
+        r: 0,
+        weightLrPower: 2,
+      }),
+      new SGDScheduleFree([engine.parameter(3)], {
+        lr: 1.0,
+        momentum: 0.9,
+        weightDecay: 0,
+        warmupSteps: 0,
+        r: 0,
+        weightLrPower: 2,
+      }),
+    ];
+    for (const o of sf) {
+      o.step();
+      o.eval();
+      o.train();
+    }
+    const adopt = new ADOPT([engine.parameter(3)], {
+      lr: 1e-3,
+      betas: [0.9, 0.9999],
+      eps: 1e-6,
+      weightDecay: 0,
+      decouple: false,
+    });
+    adopt.step();
+    const adam = new Adam([engine.parameter(8)]);
+    adam.step();
+    const bytes: Uint8Array = await m.saveCheckpoint(muon, { params: true });
+    await m.loadCheckpoint(muon, bytes);
+    const states = await Promise.all(
+      [adafactor, muon, ...sf, adopt].map(async (o) =>
+        Object.keys((await o.stateDict()).state[0]!).sort(),
+      ),
+    );
+    const result = {
+      shape: [...W.shape],
+      shapeError,
+      states,
+      stateBytes: [adafactor.stateBytes(), muon.stateBytes(), adam.stateBytes()],
+      fileBytes: bytes.byteLength > 0,
+    };
+    engine.dispose();
+    return result;
+  });
+  expect(r.shape).toEqual([6, 4]);
+  expect(r.shapeError).toBe('RangeError');
+  expect(r.states).toEqual([
+    ['step', 'variance'],
+    ['momentumBuffer', 'step'],
+    ['expAvgSq', 'lrMax', 'step', 'weightSum', 'z'],
+    ['lrMax', 'step', 'weightSum', 'z'],
+    ['expAvg', 'expAvgSq', 'step'],
+  ]);
+  expect(r.stateBytes).toEqual([4 * 4, 24 * 4, 2 * 8 * 4]);
+  expect(r.fileBytes).toBe(true);
+});
