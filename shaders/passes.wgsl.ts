@@ -174,28 +174,39 @@ const treeSum = `
 
 export function mapKernel(x: PassContext, pass: MapPass): string {
   const grad = pass.grad !== false;
+  // Element coordinates only for bodies that use them.
+  const indexed = /\b(b|r|c|row|col)\b/.test(pass.body);
   const states = pass.elementStates ?? [];
   const loads = states.map((s) => `    var ${s} = ${s}Buf[e];`).join('\n');
   const stores = states.map((s) => `    ${s}Buf[e] = ${s};`).join('\n');
   const k = pass.sums?.count ?? 0;
   const declare = Array.from({ length: k }, (_, j) => `    var s${j} = 0.0;`).join('\n');
   const acc = Array.from({ length: MAX_SUMS }, (_, j) => (j < k ? `s${j}` : '0.0')).join(', ');
-  const writes = Array.from(
-    { length: k },
-    (_, j) => `  sums[slot + ${j}u] = acc[${j}];`,
-  ).join('\n');
+  const writes = Array.from({ length: k }, (_, j) => `  sums[slot + ${j}u] = acc[${j}];`).join(
+    '\n',
+  );
   return wgsl`${header(x, pass.buffers, true, grad)}
 ${open(x, pass.buffers, true, grad)}
   var acc = vec4<f32>(0.0);
-  let matrix = launch.rows * launch.cols;
-  for (var e = wg * ${PASS_LANES}u + lane; e < launch.count; e = e + launch.groups * ${PASS_LANES}u) {
-    let b = e / matrix;
-    let r = (e % matrix) / launch.cols;
-    let c = e % launch.cols;
+  // The element's matrix b, row r and column c advance with e by carries (divisions only once).
+  let stride = launch.groups * ${PASS_LANES}u;
+  let e0 = wg * ${PASS_LANES}u + lane;
+#if ${indexed}
+  let dc = stride % launch.cols;
+  let dq = stride / launch.cols;
+  let dr = dq % launch.rows;
+  let db = dq / launch.rows;
+  var c = e0 % launch.cols;
+  var r = (e0 / launch.cols) % launch.rows;
+  var b = e0 / launch.cols / launch.rows;
+#endif
+  for (var e = e0; e < launch.count; e = e + stride) {
+#if ${indexed}
     let row = b * launch.rows + r;
     let col = b * launch.cols + c;
     _ = row;
     _ = col;
+#endif
     var p = paramBuf[launch.param + e];
 #if ${grad}
     ${loadGrad(x)}
@@ -208,6 +219,13 @@ ${pass.body}
 #endif
 ${stores}
     acc = acc + vec4<f32>(${acc});
+#if ${indexed}
+    c = c + dc;
+    r = r + dr;
+    b = b + db;
+    if (c >= launch.cols) { c = c - launch.cols; r = r + 1u; }
+    if (r >= launch.rows) { r = r - launch.rows; b = b + 1u; }
+#endif
   }
 #if ${k > 0}
   let slot = launch.partials + (wg * ${PASS_LANES}u + lane) * ${MAX_SUMS}u;
