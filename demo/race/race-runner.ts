@@ -9,7 +9,7 @@ import {
   type Kernel,
 } from '../shared/gpu.ts';
 import { createOptimizer, type OptimizerChoice } from '../shared/optimizer-choices.ts';
-import { regionStride, surfaceGradientWgsl } from './surface-kernel.ts';
+import { regionStride, surfaceGradientWgsl, surfaceRecordWgsl } from './surface-kernel.ts';
 import type { Surface } from './surfaces.ts';
 
 /**
@@ -28,6 +28,9 @@ export class RaceRunner {
   private readonly history: GPUBuffer;
   private readonly uniforms: GPUBuffer;
   private readonly gradient: Kernel;
+  private readonly record: Kernel;
+  /** Bit r: racer r is schedule-free, recorded and shown at x (opt.eval()) rather than at y. */
+  private readonly evalMask: number;
   private readonly params: Parameter[];
   private readonly optimizers: Optimizer<object>[];
 
@@ -67,14 +70,47 @@ export class RaceRunner {
     this.optimizers = racers.map((choice, r) =>
       createOptimizer(choice.name, [this.params[r]!], structuredClone(choice.options)),
     );
+    this.evalMask = this.optimizers.reduce((m, o, r) => (o.spec.modes ? m | (1 << r) : m), 0);
+    this.record = kernel(engine, `race/record/${surface.id}`, surfaceRecordWgsl(surface), [
+      this.uniforms,
+      this.points,
+      this.grads,
+      this.history,
+    ]);
+  }
+
+  /** Runs `f` with the schedule-free racers' parameters at x (eval mode), then back at y. */
+  private async atX<T>(f: () => T | Promise<T>): Promise<T> {
+    const modal = this.optimizers.filter((o) => o.spec.modes);
+    for (const o of modal) o.eval();
+    try {
+      return await f();
+    } finally {
+      for (const o of modal) o.train();
+    }
   }
 
   /** `n` steps: gradients of every point on the surface, then one step of every optimizer. */
   step(n: number): void {
     const header = new Uint32Array(8);
     for (let k = 0; k < n; k++) {
-      header.set([this.count, this.racers.length, this.stride, this.steps, this.historyCapacity]);
+      header.set([
+        this.count,
+        this.racers.length,
+        this.stride,
+        this.steps,
+        this.historyCapacity,
+        this.evalMask,
+      ]);
       this.engine.queue.writeBuffer(this.uniforms, 0, header);
+      if (this.evalMask !== 0 && this.steps < this.historyCapacity) {
+        // Schedule-free racers are recorded at x, their evaluation point; gradients stay at y.
+        for (const o of this.optimizers) if (o.spec.modes) o.eval();
+        submitPass(this.engine, 'race/record', (pass) =>
+          dispatch(pass, this.record, this.count * this.racers.length),
+        );
+        for (const o of this.optimizers) if (o.spec.modes) o.train();
+      }
       submitPass(this.engine, 'race/gradient', (pass) =>
         dispatch(pass, this.gradient, this.count * this.racers.length),
       );
@@ -103,7 +139,10 @@ export class RaceRunner {
 
   /** Current points of every racer (x and y interleaved, `count` points each). */
   async positions(): Promise<Float32Array[]> {
-    const raw = await readBuffer(this.engine, this.points, this.stride * this.racers.length * 4);
+    // Schedule-free racers at x: the copy is recorded while they are in eval mode.
+    const raw = await this.atX(() =>
+      readBuffer(this.engine, this.points, this.stride * this.racers.length * 4),
+    );
     return this.racers.map((_, r) => raw.slice(r * this.stride, r * this.stride + 2 * this.count));
   }
 
