@@ -402,6 +402,31 @@ ${open(x, unique, false, false, '16, 16')}
 `;
 }
 
+/**
+ * The GEMM for products too small to fill a 64 x 64 tile (Muon's Gram matrix of a row vector, a
+ * 5 x 7 matrix): one invocation per output, no workgroup memory and no barrier. A tiny product
+ * in the tiled kernel costs a whole tile and its barriers (about 3 ms a dispatch on SwiftShader).
+ */
+export function smallMatmulKernel(x: PassContext, pass: MatmulPass): string {
+  const unique = matmulBuffers(pass);
+  const loadB = pass.transB ? `${pass.b}Buf[j * launch.k + q]` : `${pass.b}Buf[q * launch.n + j]`;
+  const beta = pass.d ? ` + (${pass.beta ?? '1.0'}) * ${pass.d}Buf[o]` : '';
+  return `${header(x, unique, false, false)}
+${open(x, unique, false, false)}
+  for (var o = wg * ${PASS_LANES}u + lane; o < launch.m * launch.n; o = o + launch.groups * ${PASS_LANES}u) {
+    let i = o / launch.n;
+    let j = o - i * launch.n;
+    var acc = 0.0;
+    for (var q = 0u; q < launch.k; q = q + 1u) { acc = fma(${pass.a}Buf[i * launch.k + q], ${loadB}, acc); }
+    ${pass.c}Buf[o] = (${pass.alpha}) * acc${beta};
+  }
+}
+`;
+}
+
+/** Whether an m x n product takes the small kernel: less than a quarter of one tile's outputs. */
+export const smallProduct = (m: number, n: number) => m * n < (GEMM_TILE * GEMM_TILE) / 4;
+
 /** The buffers a matmul binds, in binding order (each once). */
 export const matmulBuffers = (pass: MatmulPass): string[] => [
   ...new Set([pass.c, pass.a, pass.b, ...(pass.d ? [pass.d] : [])]),

@@ -6,6 +6,8 @@ import {
   MAX_SUMS,
   PASS_LANES,
   passKernel,
+  smallMatmulKernel,
+  smallProduct,
   type Dim,
   type Pass,
   type PassContext,
@@ -69,11 +71,14 @@ export function buildProgram(
     slots += t.sums;
   }
   const partials = slots;
-  // Sum slots, then a map pass's per-invocation partial sums (shared: passes run in turn).
-  const sums = engine.createBuffer(
-    `${label}/sums`,
-    (partials + MAP_GROUPS * PASS_LANES * MAX_SUMS) * 4,
+  // Sum slots, then a map pass's per-invocation partial sums (shared: passes run in turn), as
+  // many as the largest tensor's map passes use.
+  const maxPerDimGroups = (n: number) =>
+    Math.max(1, Math.min(MAP_GROUPS, Math.ceil(n / PASS_LANES), maxPerDim));
+  const invocations = Math.max(
+    ...tensors.map((t) => maxPerDimGroups(t.extent.length) * PASS_LANES),
   );
+  const sums = engine.createBuffer(`${label}/sums`, (partials + invocations * MAX_SUMS) * 4);
   const workSizes = new Map<string, number>();
   for (const t of tensors)
     for (const [name, n] of Object.entries(t.work))
@@ -102,7 +107,7 @@ export function buildProgram(
     const dim = (d: Dim) => (d === 'short' ? short : long);
     // Every kernel strides over its outputs, so no grid dimension exceeds the device's limit.
     const capped = (n: number) => Math.max(1, Math.min(n, maxPerDim));
-    const mapGroups = capped(Math.min(MAP_GROUPS, Math.ceil(count / PASS_LANES)));
+    const mapGroups = maxPerDimGroups(count);
     const record = (
       name: string,
       code: string,
@@ -199,14 +204,18 @@ export function buildProgram(
       } else {
         const [m, n, k] = pass.dims.map(dim) as [number, number, number];
         const buffers = matmulBuffers(pass);
-        record(
-          name,
-          code,
-          [capped(Math.ceil(n / GEMM_TILE)), capped(Math.ceil(m / GEMM_TILE))],
-          { param: false, grad: false, buffers },
-          0,
-          [m, n, k],
-        );
+        const uses = { param: false, grad: false, buffers };
+        if (smallProduct(m, n)) {
+          const groups = capped(Math.ceil((m * n) / PASS_LANES));
+          const small = smallMatmulKernel(t.context, pass);
+          record(`${name}/small`, small, [groups, 1], uses, groups, [m, n, k]);
+        } else {
+          const grid: [number, number] = [
+            capped(Math.ceil(n / GEMM_TILE)),
+            capped(Math.ceil(m / GEMM_TILE)),
+          ];
+          record(name, code, grid, uses, 0, [m, n, k]);
+        }
       }
     });
   });

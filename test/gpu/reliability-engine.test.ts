@@ -232,17 +232,19 @@ describe('device loss', () => {
   });
 });
 
-it('no leaks: 1,000 cycles of parameter + optimizer + clip + step + dispose leave no live buffer', async () => {
+it('no leaks: 1,000 cycles of parameter + optimizer (elementwise and shaped) + clip + step + dispose leave no live buffer', async () => {
   const r = await harnessPage().evaluate(async () => {
     const api = window.webgpuOptim;
     const counting = await window.harness.countingDevice();
     const engine = await api.createEngine({ device: counting.device });
     const baseline = counting.liveBuffers().length;
     let worst = 0;
-    const names = ['SGD', 'Adam', 'LAMB', 'Adagrad'] as const;
+    // Shaped rules too (their passes own sums, uniforms and work buffers): matrices for all.
+    const names = ['SGD', 'Adam', 'LAMB', 'Adagrad', 'Adafactor', 'Muon'] as const;
     for (let cycle = 0; cycle < 1000; cycle++) {
-      const a = engine.parameter(new Float32Array(1 + (cycle % 300)).fill(0.5));
-      const b = engine.parameter(7);
+      const n = 1 + (cycle % 300);
+      const a = engine.parameter(new Float32Array(n).fill(0.5), { shape: [n, 1] });
+      const b = engine.parameter(7, { shape: [1, 7] });
       a.grad.write(new Float32Array(a.length).fill(0.25));
       const Opt = api.optimizers[names[cycle % names.length]!];
       const opt = new Opt([a, b], { lr: 0.01, skipNonFinite: cycle % 2 === 0 });
