@@ -1,0 +1,238 @@
+/**
+ * The host side of low-precision state (src/state-dtype.ts): the bfloat16 and float16 encoders
+ * (rounding, ties, NaN/Inf, subnormals), bitsandbytes' dynamic maps, the 8-bit quantizer (nearest
+ * entry, tie rule, absmax blocks, padding), buffer sizes and option checks.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  bufferBytes,
+  createDynamicMap,
+  decodeRun,
+  encodeRun,
+  fromBfloat16,
+  fromFloat16,
+  midpoints,
+  QUANT_BLOCK,
+  QUANT_BLOCK_WORDS,
+  quantizeCode,
+  roundTrip,
+  SIGNED_MAP,
+  storageOf,
+  tensorDtype,
+  toBfloat16,
+  toFloat16,
+  UNSIGNED_MAP,
+  unitRoundoff,
+  validateStorage,
+} from '../../src/state-dtype.ts';
+import { randomFloats } from '../gpu/compare.ts';
+
+const bitsToF32 = (u: number) => new Float32Array(new Uint32Array([u]).buffer)[0]!;
+
+describe('bfloat16', () => {
+  it('rounds to nearest, ties to even', () => {
+    expect(toBfloat16(1)).toBe(0x3f80);
+    expect(toBfloat16(bitsToF32(0x3f807fff))).toBe(0x3f80); // below half
+    expect(toBfloat16(bitsToF32(0x3f808000))).toBe(0x3f80); // tie, even kept
+    expect(toBfloat16(bitsToF32(0x3f818000))).toBe(0x3f82); // tie, odd rounds up
+    expect(toBfloat16(bitsToF32(0x3f808001))).toBe(0x3f81); // above half
+    expect(toBfloat16(bitsToF32(0xbf818000))).toBe(0xbf82); // sign kept
+    expect(toBfloat16(bitsToF32(0x7f7fffff))).toBe(0x7f80); // largest float32 overflows to Inf
+  });
+  it('keeps Inf, NaN (quiet) and signed zeros', () => {
+    expect(toBfloat16(Infinity)).toBe(0x7f80);
+    expect(toBfloat16(-Infinity)).toBe(0xff80);
+    expect(Number.isNaN(fromBfloat16(toBfloat16(NaN)))).toBe(true);
+    expect(Number.isNaN(fromBfloat16(toBfloat16(bitsToF32(0x7f800001))))).toBe(true); // payload below the kept bits
+    expect(toBfloat16(-0)).toBe(0x8000);
+    expect(Object.is(fromBfloat16(0x8000), -0)).toBe(true);
+  });
+  it('decodes every non-NaN pattern exactly (encode(decode(h)) = h)', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      const x = fromBfloat16(h);
+      if (!Number.isNaN(x)) expect(toBfloat16(x)).toBe(h);
+    }
+  });
+  it('round trip error <= 2^-8 |x| (half an ulp of 8 significant bits)', () => {
+    for (const x of randomFloats(10000, 3, 1000)) {
+      const y = fromBfloat16(toBfloat16(x));
+      expect(Math.abs(y - x)).toBeLessThanOrEqual(2 ** -8 * Math.abs(x));
+    }
+  });
+});
+
+describe('float16', () => {
+  it('rounds to nearest even, saturating to Inf from 65520 on', () => {
+    expect(toFloat16(1)).toBe(0x3c00);
+    expect(toFloat16(bitsToF32(0x3f801000))).toBe(0x3c00); // tie, even kept
+    expect(toFloat16(bitsToF32(0x3f803000))).toBe(0x3c02); // tie, odd rounds up
+    expect(toFloat16(65504)).toBe(0x7bff);
+    expect(toFloat16(65519)).toBe(0x7bff);
+    expect(toFloat16(65520)).toBe(0x7c00);
+    expect(toFloat16(-1e6)).toBe(0xfc00);
+    expect(toFloat16(Infinity)).toBe(0x7c00);
+    expect(toFloat16(NaN)).toBe(0x7e00);
+  });
+  it('rounds subnormals to nearest even', () => {
+    expect(toFloat16(2 ** -24)).toBe(1);
+    expect(toFloat16(2 ** -25)).toBe(0); // tie between 0 and 1: even
+    expect(toFloat16(3 * 2 ** -25)).toBe(2); // tie between 1 and 2: even
+    expect(toFloat16(2 ** -25 * 1.0001)).toBe(1);
+    expect(toFloat16(2 ** -14)).toBe(0x0400); // smallest normal
+    expect(toFloat16(2 ** -14 - 2 ** -24)).toBe(0x03ff); // largest subnormal
+    expect(toFloat16(-(2 ** -24))).toBe(0x8001);
+    expect(toFloat16(1e-9)).toBe(0);
+  });
+  it('decodes every non-NaN pattern exactly (encode(decode(h)) = h)', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      const x = fromFloat16(h);
+      if (!Number.isNaN(x)) expect(toFloat16(Math.fround(x))).toBe(h);
+    }
+  });
+  it('round trip error <= 2^-11 |x| in the normal range', () => {
+    for (const x of randomFloats(10000, 4, 60000)) {
+      if (Math.abs(x) < 2 ** -14) continue;
+      const y = fromFloat16(toFloat16(x));
+      expect(Math.abs(y - x)).toBeLessThanOrEqual(2 ** -11 * Math.abs(x));
+    }
+  });
+});
+
+describe('dynamic maps (bitsandbytes create_dynamic_map)', () => {
+  it.each([
+    ['signed', SIGNED_MAP],
+    ['unsigned', UNSIGNED_MAP],
+  ] as const)('%s: 256 strictly increasing values with 0 and 1', (kind, map) => {
+    expect(map.length).toBe(256);
+    for (let k = 1; k < 256; k++) expect(map[k]!).toBeGreaterThan(map[k - 1]!);
+    expect(map).toContain(0);
+    expect(map[255]).toBe(1);
+    if (kind === 'unsigned') expect(map[0]).toBe(0);
+  });
+  it('signed: symmetric but for 1, from -0.99297 (the last midpoint of the top decade)', () => {
+    const pos = [...SIGNED_MAP].filter((x) => x > 0 && x < 1);
+    const neg = [...SIGNED_MAP].filter((x) => x < 0).map((x) => -x);
+    expect(pos.length).toBe(127);
+    expect(neg.sort()).toEqual(pos.sort());
+    expect(SIGNED_MAP[0]).toBeCloseTo(-(1 - 0.9 / 128), 6);
+  });
+  it('per decade 10^(i-6), i = 0..6: 2^i (signed) or 2^(i+1) (unsigned) values', () => {
+    for (let i = 0; i < 7; i++) {
+      const inDecade = (x: number) => x >= 10 ** (i - 7) && x < 10 ** (i - 6);
+      expect([...SIGNED_MAP].filter(inDecade).length).toBe(2 ** i);
+      expect([...UNSIGNED_MAP].filter(inDecade).length).toBe(2 ** (i + 1));
+    }
+    expect(SIGNED_MAP.filter((x) => x > 0)[0]).toBeCloseTo(0.55e-6, 12);
+  });
+  it('is rebuilt identically', () => {
+    expect(createDynamicMap(true)).toEqual(SIGNED_MAP);
+    expect(createDynamicMap(false)).toEqual(UNSIGNED_MAP);
+  });
+});
+
+describe('8-bit quantizer', () => {
+  const mids = midpoints(SIGNED_MAP);
+  const zero = SIGNED_MAP.indexOf(0);
+  const nearest = (v: number, a: number) => {
+    let best = 0;
+    for (let k = 1; k < 256; k++)
+      if (Math.abs(SIGNED_MAP[k]! * a - v) < Math.abs(SIGNED_MAP[best]! * a - v)) best = k;
+    return best;
+  };
+  it('picks the nearest map value (a brute-force search agrees off the boundaries)', () => {
+    const a = 3.7;
+    for (const v of randomFloats(20000, 9, a)) {
+      const c = quantizeCode(Math.fround(v), Math.fround(a), mids);
+      const d = Math.abs(SIGNED_MAP[c]! * a - v);
+      const dBest = Math.abs(SIGNED_MAP[nearest(v, a)]! * a - v);
+      expect(d).toBeLessThanOrEqual(dBest + 1e-6 * a);
+    }
+  });
+  it('ties (a value on a scaled midpoint) go to the neighbour nearer zero', () => {
+    for (let k = 0; k < 255; k++) {
+      const c = quantizeCode(mids[k]!, 1, mids);
+      const expected = SIGNED_MAP[k + 1]! <= 0 ? k + 1 : k;
+      expect(c).toBe(expected);
+      expect(Math.abs(SIGNED_MAP[c]!)).toBe(
+        Math.min(Math.abs(SIGNED_MAP[k]!), Math.abs(SIGNED_MAP[k + 1]!)),
+      );
+    }
+  });
+  it('codes 0 as the map 0 for every absmax, 0 included; +-absmax as the ends', () => {
+    for (const a of [0, 1e-30, 1, 1e30]) expect(quantizeCode(0, a, mids)).toBe(zero);
+    expect(quantizeCode(2.5, 2.5, mids)).toBe(255);
+    expect(quantizeCode(-2.5, 2.5, mids)).toBe(0);
+  });
+  it('blocks of 256: absmax per block, padding codes 0, error <= u * absmax', () => {
+    const n = 3 * QUANT_BLOCK + 17;
+    const x = randomFloats(n, 21);
+    for (let i = 256; i < 512; i++) x[i]! *= 1e-4; // a block of small values keeps its precision
+    const words = encodeRun('s8', x);
+    expect(words.length).toBe(4 * QUANT_BLOCK_WORDS);
+    const f = new Float32Array(words.buffer);
+    const y = decodeRun('s8', words, n);
+    const u = unitRoundoff('s8');
+    for (let b = 0; b < 4; b++) {
+      const block = x.subarray(b * 256, Math.min(n, b * 256 + 256));
+      const a = Math.max(...block.map(Math.abs));
+      expect(f[b * QUANT_BLOCK_WORDS + 64]).toBe(a);
+      for (let i = b * 256; i < Math.min(n, b * 256 + 256); i++)
+        expect(Math.abs(y[i]! - x[i]!)).toBeLessThanOrEqual(u * a * (1 + 1e-5));
+    }
+    // The last block's padding (elements n..1023) codes the map's 0.
+    const last = 3 * QUANT_BLOCK_WORDS;
+    for (let i = n - 3 * 256; i < 256; i++)
+      expect((words[last + (i >> 2)]! >>> ((i & 3) * 8)) & 255).toBe(zero);
+  });
+  it('unsigned map for non-negative states, error <= u * absmax', () => {
+    const x = randomFloats(1000, 5).map((v) => v * v);
+    const y = roundTrip('u8', x, [1000]);
+    const u = unitRoundoff('u8');
+    for (let b = 0; b < 1000; b += 256) {
+      const a = Math.max(...x.subarray(b, b + 256));
+      for (let i = b; i < Math.min(1000, b + 256); i++)
+        expect(Math.abs(y[i]! - x[i]!)).toBeLessThanOrEqual(u * a * (1 + 1e-5));
+    }
+    expect(u).toBeLessThan(unitRoundoff('s8'));
+  });
+  it('restarts blocks at each run (extent)', () => {
+    const x = randomFloats(600, 8);
+    const whole = roundTrip('s8', x, [600]);
+    const split = roundTrip('s8', x, [300, 300]);
+    expect(split.subarray(0, 256)).toEqual(whole.subarray(0, 256));
+    expect(split.subarray(300)).toEqual(roundTrip('s8', x.subarray(300), [300]));
+  });
+});
+
+describe('storage per dtype and sizes', () => {
+  it('float16 keeps the squared accumulators float32; 8-bit maps them unsigned', () => {
+    expect(storageOf('float16', 'expAvg')).toBe('f16');
+    expect(storageOf('float16', 'expAvgSq')).toBe('f32');
+    expect(storageOf('float16', 'expInf')).toBe('f32');
+    expect(storageOf('bfloat16', 'expAvgSq')).toBe('bf16');
+    expect(storageOf('8bit', 'expAvg')).toBe('s8');
+    expect(storageOf('8bit', 'maxExpAvgSq')).toBe('u8');
+  });
+  it('min8bitSize: smaller tensors keep float32 state under 8bit only', () => {
+    expect(tensorDtype({ stateDtype: '8bit', min8bitSize: 4096 }, 4095)).toBe('float32');
+    expect(tensorDtype({ stateDtype: '8bit', min8bitSize: 4096 }, 4096)).toBe('8bit');
+    expect(tensorDtype({ stateDtype: 'bfloat16', min8bitSize: 4096 }, 1)).toBe('bfloat16');
+  });
+  it('Adam at 16M: 128 MiB float32, 64 MiB bfloat16, 32.5 MiB (+ maps) 8-bit', () => {
+    const n = 16 * 2 ** 20;
+    const MiB = 2 ** 20;
+    expect((2 * bufferBytes('f32', n, n)) / MiB).toBe(128);
+    expect((2 * bufferBytes('bf16', n, n)) / MiB).toBe(64);
+    expect((bufferBytes('f16', n, n) + bufferBytes('f32', n, n)) / MiB).toBe(96);
+    expect(2 * bufferBytes('s8', n, n)).toBe(2 * ((n / 256) * 65 * 4 + 2048));
+  });
+  it('names a bad stateDtype or min8bitSize and the allowed values', () => {
+    expect(() => validateStorage('Adam', { stateDtype: 'int8' as never })).toThrow(
+      "Adam: stateDtype must be one of 'float32', 'bfloat16', 'float16', '8bit', got string 'int8'",
+    );
+    expect(() => validateStorage('Adam', { min8bitSize: -1 })).toThrow(
+      'Adam: min8bitSize must be an integer >= 0, got -1',
+    );
+    expect(() => validateStorage('Adam', { min8bitSize: 1.5 })).toThrow(RangeError);
+  });
+});
