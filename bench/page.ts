@@ -11,6 +11,7 @@ import type { ReferenceOptimizer } from '../src/reference/types.ts';
 import { benchOptions, modelSizes, tfjsEquivalent } from './config.ts';
 import { measure, median, Stream } from './gpu.ts';
 import { FULL, SMALL, runTfjsTraining } from './tfjs-training.ts';
+import { runConvergence, runStateDtypeSteps } from './state-dtype.ts';
 
 type Name = keyof typeof optimizerSpecs;
 type AnyOptimizer = { step(): void; dispose(): void };
@@ -290,7 +291,34 @@ async function runTraining(full: boolean) {
   }
 }
 
-const bench = { init, runOptimizer, runTfjs, runReference, runModel, runTraining };
+/** ms/step and state bytes per stateDtype, one tensor of n (bench/state-dtype.ts). */
+async function runStateDtype(name: string, n: number, warmup: number, reps: number) {
+  try {
+    return await runStateDtypeSteps(await engine(), name, n, warmup, reps);
+  } catch (err) {
+    return { error: message(err) };
+  }
+}
+
+/** Final losses per stateDtype, Adam and AdamW, least squares and the demo MLP. */
+async function runStateDtypeConvergence(steps: number) {
+  try {
+    return await runConvergence(await engine(), steps);
+  } catch (err) {
+    return { error: message(err) };
+  }
+}
+
+const bench = {
+  init,
+  runOptimizer,
+  runTfjs,
+  runReference,
+  runModel,
+  runTraining,
+  runStateDtype,
+  runStateDtypeConvergence,
+};
 export type Bench = typeof bench;
 declare global {
   interface Window {

@@ -130,6 +130,7 @@ fn code_${name}(v: f32, a: f32) -> u32 {
 /** Workgroup memory of a blockwise kernel that stores: the absmax reduction and (scalar) codes. */
 export function blockwiseShared(vec: 1 | 4): string {
   return `var<workgroup> blockMax: array<vec4<f32>, ${BLOCK_LANES}>;
+var<workgroup> blockPart: array<vec4<f32>, ${BLOCK_LANES / (vec === 4 ? 8 : 16)}>;
 ${vec === 1 ? `var<workgroup> blockCodes: array<vec4<u32>, ${BLOCK_LANES}>;` : ''}`;
 }
 
@@ -178,16 +179,23 @@ export function blockwiseStores(states: readonly string[], vec: 1 | 4): string {
           .join(', ')});
   workgroupBarrier();`
       : '';
+  // Two levels of F lanes (F * F = G): each F-th lane folds its F neighbours into blockPart,
+  // then every lane folds its block's F parts; two barriers an item (blockMax is written again
+  // only after the second, blockPart only after the next item's first).
+  const F = vec === 4 ? 8 : 16;
   return `  blockMax[lane] = select(vec4<f32>(0.0), vec4<f32>(${mine.join(', ')}), live);
   workgroupBarrier();
-  for (var half = ${G / 2}u; half > 0u; half = half >> 1u) {
-    if (lane % ${G}u < half) { blockMax[lane] = max(blockMax[lane], blockMax[lane + half]); }
-    workgroupBarrier();
+  if (lane % ${F}u == 0u) {
+    var m = blockMax[lane];
+    for (var i = 1u; i < ${F}u; i = i + 1u) { m = max(m, blockMax[lane + i]); }
+    blockPart[lane / ${F}u] = m;
   }
-  let blockAbsmax = blockMax[lane - lane % ${G}u];
+  workgroupBarrier();
+  let first = (lane - lane % ${G}u) / ${F}u;
+  var blockAbsmax = blockPart[first];
+  for (var i = 1u; i < ${F}u; i = i + 1u) { blockAbsmax = max(blockAbsmax, blockPart[first + i]); }
 ${codes}
   if (live) {
 ${writes}
-  }
-  workgroupBarrier();`;
+  }`;
 }
