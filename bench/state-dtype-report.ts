@@ -51,9 +51,9 @@ export function stateDtypeMarkdown(r: StateDtypeResults, adapter: string): strin
     const steps = c.curves[0]?.loss.length ?? 0;
     out.push(
       '',
-      `Convergence, ${steps} steps, final loss (mean of the last 20 steps) per stateDtype against float32's; bar: bfloat16/float16 within 5%, 8-bit within 10%. ` +
+      `Convergence, ${steps} steps, final loss (mean over the last 10% of the steps) per stateDtype against float32's; bar: bfloat16/float16 within 5%, 8-bit within 10%. ` +
         'Least squares: min 1/2 mean((XW - Y)^2), X 256x128, W 128x128 (16384 parameters, one tensor), lr 0.01, seeded. ' +
-        "Demo MLP: the training page's 2 -> 64 -> 64 -> 3 tanh MLP on the spiral (512 points, batch 32, lr 0.02, min8bitSize 0 so every tensor is 8-bit), all runs in one session (same batches and weights).",
+        "Demo MLP: the training page's 2 -> 64 -> 64 -> 3 tanh MLP on the spiral (512 points, batch 32, lr 0.02, min8bitSize 0 so every tensor is 8-bit), all runs of a seed in one session (same batches and weights), curves averaged over 3 seeds (datasets and initial weights).",
       '',
       '| problem | optimizer | stateDtype | final loss | vs float32 | within bar |',
       '|---|---|---|---:|---:|---|',

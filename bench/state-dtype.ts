@@ -115,36 +115,44 @@ async function leastSquares(engine: Engine, name: string, dtype: Dtype, steps: n
   return loss;
 }
 
-/** The demo's MLP (spiral, hidden 64), all 8 runs in one session: same data, batches, weights. */
-async function demoMlp(engine: Engine, steps: number) {
+/**
+ * The demo's MLP (spiral, hidden 64), all 8 runs in one session (same data, batches, weights),
+ * over `seeds` datasets and initialisations: the loss curves are the mean over the seeds (one
+ * run's mini-batch losses are noisy, and its trajectory chaotic).
+ */
+async function demoMlp(engine: Engine, steps: number, seeds = 3) {
   const runs = (['Adam', 'AdamW'] as const).flatMap((name) =>
     STATE_DTYPES.map((dtype) => ({ name, dtype })),
   );
-  const session = new TrainingSession(
-    engine,
-    makeDataset('spiral', 512, 1),
-    runs.map(({ name, dtype }) => ({
-      label: `${name} ${dtype}`,
-      name,
-      // min8bitSize 0: every tensor of this small model is 8-bit under '8bit' (w2 is 4096).
-      options: { lr: 0.02, stateDtype: dtype, min8bitSize: 0 },
-      color: optimizerColor(name),
-      enabled: true,
-    })),
-    { hidden: 64, batchSize: 32, steps, scheduler: 'none', seed: 3 },
-  );
-  try {
-    session.step(steps);
-    const curves = await session.curves();
-    return runs.map((r, i) => ({ ...r, loss: curves[i]!.loss }));
-  } finally {
-    session.dispose();
+  const sums = runs.map(() => new Array<number>(steps).fill(0));
+  for (let seed = 0; seed < seeds; seed++) {
+    const session = new TrainingSession(
+      engine,
+      makeDataset('spiral', 512, 1 + seed),
+      runs.map(({ name, dtype }) => ({
+        label: `${name} ${dtype}`,
+        name,
+        // min8bitSize 0: every tensor of this small model is 8-bit under '8bit' (w2 is 4096).
+        options: { lr: 0.02, stateDtype: dtype, min8bitSize: 0 },
+        color: optimizerColor(name),
+        enabled: true,
+      })),
+      { hidden: 64, batchSize: 32, steps, scheduler: 'none', seed: 3 + seed },
+    );
+    try {
+      session.step(steps);
+      const curves = await session.curves();
+      curves.forEach((c, i) => c.loss.forEach((v, t) => (sums[i]![t]! += v / seeds)));
+    } finally {
+      session.dispose();
+    }
   }
+  return runs.map((r, i) => ({ ...r, loss: sums[i]! }));
 }
 
-/** Mean of the last 20 values (mini-batch losses are noisy). */
+/** The final loss: the mean over the last 10% of the steps (mini-batch losses are noisy). */
 const tail = (xs: number[]) => {
-  const last = xs.slice(-20);
+  const last = xs.slice(-Math.max(1, Math.round(xs.length / 10)));
   return last.reduce((a, b) => a + b, 0) / last.length;
 };
 

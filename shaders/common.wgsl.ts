@@ -17,6 +17,7 @@ import {
   stateLoad,
   stateStore,
   storageHelpers,
+  storageSetup,
   type Storage,
 } from './state-storage.wgsl.ts';
 
@@ -148,8 +149,14 @@ ${hyperStruct(k.fields, k.stepped === true, k.fresh)}
 `;
 }
 
-/** Reads the block row and the tensor's scalars, once per invocation. */
-const blockHeader = `
+/** Reads the block row and the tensor's scalars, once per invocation (and the storages' setup). */
+const blockHeader = (k: ElementwiseKernel) => `${blockHeaderText}
+${storageSetup(
+  k.states.map((s) => k.storage?.[s] ?? 'f32'),
+  classCounterWgsl(blockWord('row'), 'step'),
+)}`;
+
+const blockHeaderText = `
   let paramBase = ${blockWord('param')};
   let gradBase = ${blockWord('grad')};
   let stateBase = ${blockWord('state')};
@@ -226,7 +233,7 @@ ${entry(k.lanes)}
 #if ${k.skipFlag === true}
   ${skipGuard}
 #endif
-${blockHeader}
+${blockHeader(k)}
 ${itemLoop(k)}
 ${prologue(k)}
 ${k.body}
@@ -265,7 +272,7 @@ ${entry(k.lanes)}
   ${skipGuard}
 #endif
   var acc = ${accType(K)}(0.0);
-${blockHeader}
+${blockHeader(k)}
 ${itemLoop(k)}
 ${prologue(k)}
 ${declare}

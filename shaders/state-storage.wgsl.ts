@@ -41,15 +41,32 @@ export const stateLoad = (name: string, s: Storage | undefined): string =>
 export const stateStore = (name: string, s: Storage | undefined): string =>
   !s || s === 'f32' ? `  ${name}Buf[si] = ${name};` : `  store_${name}(si, ${name});`;
 
+/**
+ * Statements at the start of a kernel using its storages: bfloat16 rounding reads the step t
+ * being applied from the class's counter (`counterWord`, a WGSL expression; such kernels bind
+ * the counters).
+ */
+export function storageSetup(storages: Iterable<Storage>, counterWord: string): string {
+  return new Set(storages).has('bf16') ? `  roundingStep = counters[${counterWord}] + 1u;` : '';
+}
+
 /** Module-scope helpers for the storages a kernel uses (each once). */
 export function storageHelpers(storages: Iterable<Storage>): string {
   const used = new Set(storages);
   const out: string[] = [];
   if (used.has('bf16'))
-    out.push(`fn bf16Bits(x: f32) -> u32 {
+    out.push(`// Stochastic rounding: add a pseudo-random 16-bit threshold, a hash of x's bits and of the step
+// t being applied, before truncating (round-to-nearest freezes v <- 0.999 v + 0.001 g^2: the
+// change is below half an ulp). Exact bfloat16 values are kept; NaN stays NaN; Inf stays Inf.
+var<private> roundingStep: u32;
+fn bf16Bits(x: f32) -> u32 {
   let u = bitcast<u32>(x);
   if ((u & 0x7fffffffu) > 0x7f800000u) { return (u >> 16u) | 0x40u; }
-  return (u + 0x7fffu + ((u >> 16u) & 1u)) >> 16u;
+  var h = (u ^ (roundingStep * 0x27d4eb2fu)) * 0x9e3779b1u;
+  h = h ^ (h >> 15u);
+  h = h * 0x85ebca77u;
+  h = h ^ (h >> 13u);
+  return (u + (h & 0xffffu)) >> 16u;
 }
 fn encode_bf16(v: vec2<f32>) -> u32 { return bf16Bits(v.x) | (bf16Bits(v.y) << 16u); }
 fn decode_bf16(w: u32) -> vec2<f32> { return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u)); }`);

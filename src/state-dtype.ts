@@ -15,7 +15,8 @@ export { isBlockwise, MAP_WORDS, QUANT_BLOCK, QUANT_BLOCK_WORDS, type Storage };
  * CPU reference of the kernels' load and store (shaders/state-storage.wgsl.ts). Pure: no GPU calls.
  *
  * - 'float32': every state as float32 (the default, unchanged).
- * - 'bfloat16': every state as bfloat16, two per u32 word, rounded to nearest even (NaN stays NaN).
+ * - 'bfloat16': every state as bfloat16, two per u32 word, stochastically rounded (see
+ *   toBfloat16; NaN stays NaN).
  * - 'float16': first-moment-like states (expAvg, momentumBuffer, gradAvg, z) as IEEE binary16;
  *   the squared and max accumulators (NON_NEGATIVE: expAvgSq, maxExpAvgSq, sum, squareAvg,
  *   accDelta, expInf) stay float32, since g^2 underflows binary16 (below 6e-8) and expAvgSq
@@ -114,12 +115,38 @@ export function runWordOffset(s: Storage, offset: number): number {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** bfloat16 bits of float32 x: round to nearest, ties to even; NaN stays a (quiet) NaN. */
-export function toBfloat16(x: number): number {
+/** bfloat16 bits of float32 x rounded to nearest, ties to even; NaN stays a (quiet) NaN. */
+export function bfloat16Nearest(x: number): number {
   f32[0] = x;
   const u = u32[0]!;
   if ((u & 0x7fffffff) > 0x7f800000) return (u >>> 16) | 0x40;
   return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** The kernels' 16-bit rounding threshold for float32 bits u at step t (a 32-bit hash of both). */
+export function bfloat16Threshold(u: number, t = 0): number {
+  let h = Math.imul((u ^ Math.imul(t, 0x27d4eb2f)) >>> 0, 0x9e3779b1);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x85ebca77);
+  h ^= h >>> 13;
+  return h & 0xffff;
+}
+
+/**
+ * bfloat16 bits of float32 x as the state stores them at step t (the step being applied; 0 when
+ * the host encodes a loaded dict): stochastic rounding, x's magnitude bits plus a pseudo-random
+ * threshold in [0, 2^16) then truncated, the threshold a hash of x's bits and t (deterministic:
+ * the GPU's to the bit). Round-to-nearest would freeze the EMAs of Adam-like rules in bfloat16:
+ * with beta2 = 0.999, v <- 0.999 v + 0.001 g^2 changes v by less than half an ulp (2^-9 to 2^-8
+ * relative), so v stops tracking g^2 (the bench's least squares: final loss +31% with nearest).
+ * Exact bfloat16 values are kept, the result is one of the two neighbours of x, Inf stays Inf,
+ * NaN a (quiet) NaN.
+ */
+export function toBfloat16(x: number, t = 0): number {
+  f32[0] = x;
+  const u = u32[0]!;
+  if ((u & 0x7fffffff) > 0x7f800000) return (u >>> 16) | 0x40;
+  return (((u + bfloat16Threshold(u, t)) >>> 0) >>> 16) & 0xffff;
 }
 
 export function fromBfloat16(h: number): number {
@@ -241,7 +268,7 @@ const MAPS = { s8: SIGNED_MAP, u8: UNSIGNED_MAP };
  * word (element 2k in the low half of word k), or 8-bit blocks of 256 (64 code words, 4 codes a
  * word from the low byte, then the absmax; the padding of the last block codes 0).
  */
-export function encodeRun(s: Storage, values: Float32Array): Uint32Array {
+export function encodeRun(s: Storage, values: Float32Array, t = 0): Uint32Array {
   const n = values.length;
   const out = new Uint32Array(runWords(s, n));
   if (s === 'f32') {
@@ -249,7 +276,7 @@ export function encodeRun(s: Storage, values: Float32Array): Uint32Array {
     return out;
   }
   if (s === 'bf16' || s === 'f16') {
-    const enc = s === 'bf16' ? toBfloat16 : toFloat16;
+    const enc = s === 'bf16' ? (x: number) => toBfloat16(x, t) : toFloat16;
     for (let i = 0; i < n; i++) out[i >> 1]! |= enc(values[i]!) << ((i & 1) * 16);
     return out;
   }
@@ -291,20 +318,21 @@ export function decodeRun(s: Storage, words: Uint32Array, length: number): Float
 
 /**
  * Float32 values as state stored in `s` holds them (encode then decode), run by run: the CPU
- * reference of a kernel's store followed by a load. `runs` are the element counts of the
- * tensor's runs (8-bit blocks restart at each).
+ * reference of a kernel's store at step t (bfloat16 rounding) followed by a load. `runs` are
+ * the element counts of the tensor's runs (8-bit blocks restart at each).
  */
 export function roundTrip(
   s: Storage,
   values: ArrayLike<number>,
   runs: readonly number[],
+  t = 0,
 ): Float32Array {
   const all = Float32Array.from(values);
   if (s === 'f32') return all;
   let at = 0;
   for (const n of runs) {
     const part = all.subarray(at, at + n);
-    part.set(decodeRun(s, encodeRun(s, part), n));
+    part.set(decodeRun(s, encodeRun(s, part, t), n));
     at += n;
   }
   return all;

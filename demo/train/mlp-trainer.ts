@@ -25,6 +25,11 @@ export interface SessionOptions {
   steps: number;
   scheduler: string;
   seed: number;
+  /**
+   * How every optimizer stores its state (the engine's stateDtype; default float32). Under
+   * '8bit' the demo sets min8bitSize 0: its tensors are all smaller than the default 4096.
+   */
+  stateDtype?: string;
 }
 
 /** One model trained by one optimizer choice; its tensors are zero-copy Parameters over its own buffers. */
@@ -87,6 +92,8 @@ class MlpRun {
       }),
     );
     const options = structuredClone(choice.options);
+    if (o.stateDtype && o.stateDtype !== 'float32')
+      Object.assign(options, { stateDtype: o.stateDtype, min8bitSize: 0 });
     this.optimizer = createOptimizer(choice.name, this.tensors, options);
     this.scheduler = SCHEDULERS[o.scheduler]?.(
       this.optimizer as unknown as Schedulable,

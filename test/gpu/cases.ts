@@ -264,7 +264,7 @@ function quantizeReference(x: CaseTensor): void {
   if (dtype === 'float32') return;
   for (const [name, value] of Object.entries(x.state)) {
     if (!(value instanceof Float64Array)) continue;
-    value.set(roundTrip(storageOf(dtype, name), value, runs));
+    value.set(roundTrip(storageOf(dtype, name), value, runs, x.state.step));
   }
 }
 

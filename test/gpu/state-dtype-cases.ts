@@ -125,11 +125,11 @@ export async function runStorageKernelCase(
   function runs(i: number) {
     return params[i]!.extents.map((e) => e.length);
   }
-  function encodeAll(i: number, values: Float32Array): Uint32Array {
+  function encodeAll(i: number, values: Float32Array, t = 0): Uint32Array {
     const parts: number[] = [];
     let at = 0;
     for (const n of runs(i)) {
-      parts.push(...encodeRun(storage(i), values.subarray(at, at + n)));
+      parts.push(...encodeRun(storage(i), values.subarray(at, at + n), t));
       at += n;
     }
     return Uint32Array.from(parts);
@@ -151,7 +151,7 @@ export async function runStorageKernelCase(
     const sd = await opt.stateDict();
     return params.map((p, i) => {
       const got = raw.state[i]![name];
-      const want = encodeAll(i, expected[i]!);
+      const want = encodeAll(i, expected[i]!, step);
       const gotWords =
         got instanceof Uint32Array ? got : new Uint32Array((got as Float32Array).buffer.slice(0)); // float32 state
       const bad = want.findIndex((w, k) => gotWords[k] !== w);

@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  bfloat16Nearest,
+  bfloat16Threshold,
   bufferBytes,
   createDynamicMap,
   decodeRun,
@@ -30,33 +32,65 @@ import { randomFloats } from '../gpu/compare.ts';
 const bitsToF32 = (u: number) => new Float32Array(new Uint32Array([u]).buffer)[0]!;
 
 describe('bfloat16', () => {
-  it('rounds to nearest, ties to even', () => {
-    expect(toBfloat16(1)).toBe(0x3f80);
-    expect(toBfloat16(bitsToF32(0x3f807fff))).toBe(0x3f80); // below half
-    expect(toBfloat16(bitsToF32(0x3f808000))).toBe(0x3f80); // tie, even kept
-    expect(toBfloat16(bitsToF32(0x3f818000))).toBe(0x3f82); // tie, odd rounds up
-    expect(toBfloat16(bitsToF32(0x3f808001))).toBe(0x3f81); // above half
-    expect(toBfloat16(bitsToF32(0xbf818000))).toBe(0xbf82); // sign kept
-    expect(toBfloat16(bitsToF32(0x7f7fffff))).toBe(0x7f80); // largest float32 overflows to Inf
+  it('nearest (the reference rounding): ties to even', () => {
+    expect(bfloat16Nearest(1)).toBe(0x3f80);
+    expect(bfloat16Nearest(bitsToF32(0x3f807fff))).toBe(0x3f80); // below half
+    expect(bfloat16Nearest(bitsToF32(0x3f808000))).toBe(0x3f80); // tie, even kept
+    expect(bfloat16Nearest(bitsToF32(0x3f818000))).toBe(0x3f82); // tie, odd rounds up
+    expect(bfloat16Nearest(bitsToF32(0x3f808001))).toBe(0x3f81); // above half
+    expect(bfloat16Nearest(bitsToF32(0x7f7fffff))).toBe(0x7f80); // largest float32: Inf
   });
-  it('keeps Inf, NaN (quiet) and signed zeros', () => {
-    expect(toBfloat16(Infinity)).toBe(0x7f80);
-    expect(toBfloat16(-Infinity)).toBe(0xff80);
-    expect(Number.isNaN(fromBfloat16(toBfloat16(NaN)))).toBe(true);
-    expect(Number.isNaN(fromBfloat16(toBfloat16(bitsToF32(0x7f800001))))).toBe(true); // payload below the kept bits
-    expect(toBfloat16(-0)).toBe(0x8000);
+  it('stored (stochastic): one of the two neighbours, up with probability = the fraction', () => {
+    let up = 0;
+    const n = 20000;
+    for (let k = 0; k < n; k++) {
+      const lo = 0x3f80 + (k % 100);
+      const frac = 0x4000 + (k % 7); // a quarter of the way to the next value
+      const h = toBfloat16(bitsToF32((lo << 16) | frac));
+      expect([lo, lo + 1]).toContain(h);
+      if (h === lo + 1) up++;
+    }
+    expect(up / n).toBeGreaterThan(0.23);
+    expect(up / n).toBeLessThan(0.27);
+  });
+  it('stored: unbiased, so a beta2 = 0.999 EMA keeps decaying where nearest freezes it', () => {
+    let nearest = 1;
+    let stored = 1;
+    for (let t = 0; t < 2000; t++) {
+      nearest = fromBfloat16(bfloat16Nearest(0.999 * nearest));
+      stored = fromBfloat16(toBfloat16(0.999 * stored, t + 1));
+    }
+    expect(nearest).toBe(1); // 0.999 is within half an ulp of 1: never moves
+    expect(stored / 0.999 ** 2000).toBeGreaterThan(0.8);
+    expect(stored / 0.999 ** 2000).toBeLessThan(1.25);
+  });
+  it('keeps Inf, NaN (quiet) and signed zeros; the threshold is the kernels hash', () => {
+    for (const enc of [toBfloat16, bfloat16Nearest]) {
+      expect(enc(Infinity)).toBe(0x7f80);
+      expect(enc(-Infinity)).toBe(0xff80);
+      expect(Number.isNaN(fromBfloat16(enc(NaN)))).toBe(true);
+      expect(Number.isNaN(fromBfloat16(enc(bitsToF32(0x7f800001))))).toBe(true);
+      expect(enc(-0)).toBe(0x8000);
+    }
     expect(Object.is(fromBfloat16(0x8000), -0)).toBe(true);
+    expect(bfloat16Threshold(0)).toBe(0);
+    expect(bfloat16Threshold(0x3f800001)).not.toBe(bfloat16Threshold(0x3f800002));
+    expect(bfloat16Threshold(0x3f800001, 1)).not.toBe(bfloat16Threshold(0x3f800001, 2));
   });
-  it('decodes every non-NaN pattern exactly (encode(decode(h)) = h)', () => {
+  it('decodes every non-NaN pattern exactly (encode(decode(h)) = h, both roundings)', () => {
     for (let h = 0; h < 0x10000; h++) {
       const x = fromBfloat16(h);
-      if (!Number.isNaN(x)) expect(toBfloat16(x)).toBe(h);
+      if (Number.isNaN(x)) continue;
+      expect(toBfloat16(x)).toBe(h);
+      expect(bfloat16Nearest(x)).toBe(h);
     }
   });
-  it('round trip error <= 2^-8 |x| (half an ulp of 8 significant bits)', () => {
+  it('round trip error < 2^-7 |x| stochastic (one ulp), <= 2^-8 |x| nearest', () => {
     for (const x of randomFloats(10000, 3, 1000)) {
-      const y = fromBfloat16(toBfloat16(x));
-      expect(Math.abs(y - x)).toBeLessThanOrEqual(2 ** -8 * Math.abs(x));
+      expect(Math.abs(fromBfloat16(toBfloat16(x)) - x)).toBeLessThan(2 ** -7 * Math.abs(x));
+      expect(Math.abs(fromBfloat16(bfloat16Nearest(x)) - x)).toBeLessThanOrEqual(
+        2 ** -8 * Math.abs(x),
+      );
     }
   });
 });
