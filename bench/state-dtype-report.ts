@@ -26,7 +26,7 @@ export function stateDtypeMarkdown(r: StateDtypeResults, adapter: string): strin
   const out = ['', '## Low-precision optimizer state (stateDtype)', ''];
   out.push(
     `One tensor of ${r.size / 2 ** 20}M parameters, one optimizer per stateDtype over it, timed in turns on ${adapter} (median ms per step, wall and GPU). ` +
-      'State = opt.stateBytes() after the first step: the state buffers as allocated (8-bit: codes, a float32 absmax per 256 elements, the 2 KiB map per buffer; float16 keeps the squared accumulators float32).',
+      'State = opt.stateBytes() after the first step: the state buffers as allocated (8-bit: codes, a float32 absmax per 256 elements, the 1 KiB map per buffer; float16 keeps the squared accumulators float32).',
     '',
     '| optimizer | stateDtype | state MiB | bytes/param | ms/step wall | ms/step GPU | wall vs float32 |',
     '|---|---|---:|---:|---:|---:|---:|',
@@ -53,7 +53,7 @@ export function stateDtypeMarkdown(r: StateDtypeResults, adapter: string): strin
       '',
       `Convergence, ${steps} steps, final loss (mean over the last 10% of the steps) per stateDtype against float32's; bar: bfloat16/float16 within 5%, 8-bit within 10%. ` +
         'Least squares: min 1/2 mean((XW - Y)^2), X 256x128, W 128x128 (16384 parameters, one tensor), lr 0.01, seeded. ' +
-        "Demo MLP: the training page's 2 -> 64 -> 64 -> 3 tanh MLP on the spiral (512 points, batch 32, lr 0.02, min8bitSize 0 so every tensor is 8-bit), all runs of a seed in one session (same batches and weights), curves averaged over 3 seeds (datasets and initial weights).",
+        "Demo MLP: the training page's 2 -> 64 -> 64 -> 3 tanh MLP on the spiral (512 points, batch 32, lr 0.02, min8bitSize 0 so every tensor is 8-bit), all runs of a seed in one session (same batches and weights), curves averaged over 8 seeds (datasets and initial weights).",
       '',
       '| problem | optimizer | stateDtype | final loss | vs float32 | within bar |',
       '|---|---|---|---:|---:|---|',

@@ -120,7 +120,7 @@ async function leastSquares(engine: Engine, name: string, dtype: Dtype, steps: n
  * over `seeds` datasets and initialisations: the loss curves are the mean over the seeds (one
  * run's mini-batch losses are noisy, and its trajectory chaotic).
  */
-async function demoMlp(engine: Engine, steps: number, seeds = 3) {
+async function demoMlp(engine: Engine, steps: number, seeds = 8) {
   const runs = (['Adam', 'AdamW'] as const).flatMap((name) =>
     STATE_DTYPES.map((dtype) => ({ name, dtype })),
   );

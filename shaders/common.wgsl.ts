@@ -183,10 +183,14 @@ const itemLoop = (k: ElementwiseKernel) =>
   if (j >= count) { break; }`;
 
 /** The state stores after the body: per item, or (blockwise) through the block reduction. */
-const storeStates = (k: ElementwiseKernel): string =>
-  blockwise(k)
-    ? blockwiseStores(k.states, k.vec)
-    : k.states.map((s) => stateStore(s, k.storage?.[s])).join('\n');
+const storeStates = (k: ElementwiseKernel): string => {
+  if (!blockwise(k)) return k.states.map((s) => stateStore(s, k.storage?.[s])).join('\n');
+  const [blocks, others] = [true, false].map((b) =>
+    k.states.filter((s) => isBlockwise(k.storage?.[s]) === b),
+  );
+  const plain = others!.map((s) => stateStore(s, k.storage?.[s])).join('\n');
+  return `${plain ? `  if (live) {\n${plain}\n  }\n` : ''}${blockwiseStores(blocks!, k.vec)}`;
+};
 
 /** Loads item j's p, g and states and applies maximize and L2 decay. */
 function prologue(k: ElementwiseKernel): string {

@@ -11,7 +11,8 @@ import { BLOCK_LANES } from './layout.ts';
  *   store clears its own half with atomicAnd and sets it with atomicOr (array<atomic<u32>>): the
  *   neighbour's half is never written by this invocation, so no store is lost.
  * - 'u8' / 's8' (blockwise): per 256 elements 64 words of codes and the float32 absmax; the map
- *   and its midpoints head the buffer (MAP_WORDS). Storing needs the block's new absmax, a
+ *   heads the buffer (MAP_WORDS); non-negative states' codes are stochastically rounded, signed
+ *   ones' rounded to nearest (src/state-dtype.ts). Storing needs the block's new absmax, a
  *   reduction over the lanes that hold the block (64 lanes of vec4 items, or all 256 scalar
  *   lanes), so these kernels loop over all BLOCK_ITEMS items in uniform control flow (no
  *   data-dependent break) with barriers between; see blockwiseStores.
@@ -24,11 +25,10 @@ export const QUANT_BLOCK = 256;
 /** u32 words per stored 8-bit block: 64 words of 4 codes, then the block's float32 absmax. */
 export const QUANT_BLOCK_WORDS = QUANT_BLOCK / 4 + 1;
 /**
- * u32 words at the head of every 8-bit state buffer: the 256 map values, then the 255 midpoints
- * between neighbours (and a pad word), as float32 (bitsandbytes likewise keeps qmap in the state).
+ * u32 words at the head of every 8-bit state buffer: the 256 map values as float32
+ * (bitsandbytes likewise keeps qmap in the state).
  */
-export const MAP_WORDS = 512;
-const MIDS = 256;
+export const MAP_WORDS = 256;
 const BLOCK_WORDS = QUANT_BLOCK_WORDS;
 
 export const isBlockwise = (s: Storage | undefined): boolean => s === 'u8' || s === 's8';
@@ -42,31 +42,38 @@ export const stateStore = (name: string, s: Storage | undefined): string =>
   !s || s === 'f32' ? `  ${name}Buf[si] = ${name};` : `  store_${name}(si, ${name});`;
 
 /**
- * Statements at the start of a kernel using its storages: bfloat16 rounding reads the step t
+ * Statements at the start of a kernel using its storages: stochastic rounding reads the step t
  * being applied from the class's counter (`counterWord`, a WGSL expression; such kernels bind
  * the counters).
  */
 export function storageSetup(storages: Iterable<Storage>, counterWord: string): string {
-  return new Set(storages).has('bf16') ? `  roundingStep = counters[${counterWord}] + 1u;` : '';
+  return [...storages].some(stochastic) ? `  roundingStep = counters[${counterWord}] + 1u;` : '';
 }
+
+/** Storages whose stores round stochastically (and read the step t). */
+export const stochastic = (s: Storage): boolean => s === 'bf16' || s === 'u8';
 
 /** Module-scope helpers for the storages a kernel uses (each once). */
 export function storageHelpers(storages: Iterable<Storage>): string {
   const used = new Set(storages);
   const out: string[] = [];
+  if ([...used].some(stochastic))
+    out.push(`// The step t being applied (storageSetup) and the rounding hash of a value's bits and t.
+var<private> roundingStep: u32;
+fn roundingHash(u: u32) -> u32 {
+  var h = (u ^ (roundingStep * 0x27d4eb2fu)) * 0x9e3779b1u;
+  h = h ^ (h >> 15u);
+  h = h * 0x85ebca77u;
+  return h ^ (h >> 13u);
+}`);
   if (used.has('bf16'))
     out.push(`// Stochastic rounding: add a pseudo-random 16-bit threshold, a hash of x's bits and of the step
 // t being applied, before truncating (round-to-nearest freezes v <- 0.999 v + 0.001 g^2: the
 // change is below half an ulp). Exact bfloat16 values are kept; NaN stays NaN; Inf stays Inf.
-var<private> roundingStep: u32;
 fn bf16Bits(x: f32) -> u32 {
   let u = bitcast<u32>(x);
   if ((u & 0x7fffffffu) > 0x7f800000u) { return (u >> 16u) | 0x40u; }
-  var h = (u ^ (roundingStep * 0x27d4eb2fu)) * 0x9e3779b1u;
-  h = h ^ (h >> 15u);
-  h = h * 0x85ebca77u;
-  h = h ^ (h >> 13u);
-  return (u + (h & 0xffffu)) >> 16u;
+  return (u + (roundingHash(u) & 0xffffu)) >> 16u;
 }
 fn encode_bf16(v: vec2<f32>) -> u32 { return bf16Bits(v.x) | (bf16Bits(v.y) << 16u); }
 fn decode_bf16(w: u32) -> vec2<f32> { return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u)); }`);
@@ -129,18 +136,21 @@ fn load_${name}(si: u32) -> T {
   let a = bitcast<f32>(${buf}[base + 64u]);
   ${load}
 }
-// The number of midpoints, scaled by the absmax in float32, below v (ties on one go towards 0).
+// Between the scaled neighbours lo <= v < hi: non-negative states (u8) round stochastically,
+// signed ones to the nearest (a tie to the lower code); quantizeCode in src/state-dtype.ts is
+// the reference, bit for bit.
 fn code_${name}(v: f32, a: f32) -> u32 {
-  var c = 0u;
+  if (v == 0.0) { return ${s === 's8' ? 127 : 0}u; } // the map's 0, whatever the absmax
+  var k = 0u;
   for (var s = 128u; s > 0u; s = s >> 1u) {
-    let k = c + s - 1u;
-    if (k < 255u) {
-      let m = bitcast<f32>(${buf}[${MIDS}u + k]);
-      let b = m * a;
-      if (v > b || (v == b && m < 0.0)) { c = c + s; }
-    }
+    let j = k + s;
+    if (j <= 255u && bitcast<f32>(${buf}[j]) * a <= v) { k = j; }
   }
-  return c;
+  if (k == 255u) { return 255u; }
+  let lo = bitcast<f32>(${buf}[k]) * a;
+  let hi = bitcast<f32>(${buf}[k + 1u]) * a;
+  let r = ${s === 's8' ? '0.5' : `f32(roundingHash(bitcast<u32>(v)) >> 8u) * ${2 ** -24}`};
+  return select(k, k + 1u, v - lo > r * (hi - lo));
 }`;
 }
 

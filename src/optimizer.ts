@@ -402,8 +402,8 @@ export class Optimizer<O extends object> {
       skipFlag: this.skipNonFinite,
       // Without skipping the host knows every step's t and fresh states: the kernels read their
       // row directly and need no counters (the count kernel still keeps them for stateDict).
-      // bfloat16 rounding reads t from them (with a ring of 1 the row is the same).
-      stepped: this.skipNonFinite || dtype === 'bfloat16',
+      // bfloat16 and 8-bit rounding read t from them (with a ring of 1 the row is the same).
+      stepped: this.skipNonFinite || dtype === 'bfloat16' || dtype === '8bit',
       fresh,
     };
   }

@@ -33,7 +33,7 @@ it('stateBytes of Adam at 16M: float32 128 MiB, bfloat16 64, float16 96, 8bit <=
     float32: [0, 128 * MiB],
     bfloat16: [0, 64 * MiB],
     float16: [0, 96 * MiB], // expAvg float16, expAvgSq float32
-    '8bit': [0, 2 * ((n / 256) * 65 * 4 + 512 * 4)],
+    '8bit': [0, 2 * ((n / 256) * 65 * 4 + 256 * 4)],
   });
   expect(r['8bit']![1]! / MiB).toBeLessThanOrEqual(34);
 });

@@ -9,7 +9,6 @@ import {
   decodeRun,
   encodeRun,
   SIGNED_MAP,
-  midpoints,
   storageOf,
   tensorDtype,
   type StateDtype,
@@ -29,8 +28,8 @@ export interface StorageKernelCase {
 /**
  * Gradients that probe the formats: random values plus bfloat16 and float16 ties (low bits
  * exactly half way, with odd and even kept parts), float16 subnormals and overflow, zeros and
- * signed zeros, and in one 256-block the 8-bit decision boundaries themselves (absmax 1, so the
- * scaled midpoints are the midpoints: the tie rule decides them).
+ * signed zeros, and in one 256-block the 8-bit map values themselves and values between them
+ * (absmax 1: a map value keeps its code, the others round stochastically).
  */
 export function probeGradient(n: number, seed: number): Float32Array {
   const g = randomFloats(n, seed);
@@ -47,12 +46,14 @@ export function probeGradient(n: number, seed: number): Float32Array {
     specials.push(-f[0]!);
   }
   specials.push(3e-6, -4.5e-7, 1e-8, 6e-8, 65519, -65520, 70000, 0, -0);
-  const mids = midpoints(SIGNED_MAP);
   for (let i = 0; i < n && i < specials.length; i++) g[i] = specials[i]!;
   if (n >= 512) {
-    // Block 1 (elements 256..511): absmax exactly 1, the rest on decision boundaries.
+    // Block 1 (elements 256..511): absmax exactly 1, map values and their midpoints.
     g[256] = 1;
-    for (let i = 257; i < 512; i++) g[i] = mids[(i * 37) % 255]!;
+    for (let i = 257; i < 512; i++) {
+      const k = (i * 37) % 255;
+      g[i] = i % 2 ? SIGNED_MAP[k]! : (SIGNED_MAP[k]! + SIGNED_MAP[k + 1]!) / 2;
+    }
   }
   return g;
 }
