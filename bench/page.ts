@@ -13,6 +13,7 @@ import { benchShape } from './shape.ts';
 import { Gemm, newtonSchulzFlops } from './gemm.ts';
 import { measure, median, Stream } from './gpu.ts';
 import { FULL, SMALL, runTfjsTraining } from './tfjs-training.ts';
+import { runConvergence, runStateDtypeSteps } from './state-dtype.ts';
 
 type Name = keyof typeof optimizerSpecs;
 type AnyOptimizer = { step(): void; dispose(): void };
@@ -339,6 +340,24 @@ async function runMuonGemm(n: number, warmup: number, reps: number) {
   }
 }
 
+/** ms/step and state bytes per stateDtype, one tensor of n (bench/state-dtype.ts). */
+async function runStateDtype(name: string, n: number, warmup: number, reps: number) {
+  try {
+    return await runStateDtypeSteps(await engine(), name, n, warmup, reps);
+  } catch (err) {
+    return { error: message(err) };
+  }
+}
+
+/** Final losses per stateDtype, Adam and AdamW, least squares and the demo MLP. */
+async function runStateDtypeConvergence(steps: number) {
+  try {
+    return await runConvergence(await engine(), steps);
+  } catch (err) {
+    return { error: message(err) };
+  }
+}
+
 const bench = {
   init,
   runOptimizer,
@@ -347,6 +366,8 @@ const bench = {
   runModel,
   runTraining,
   runMuonGemm,
+  runStateDtype,
+  runStateDtypeConvergence,
 };
 export type Bench = typeof bench;
 declare global {

@@ -55,6 +55,7 @@ export interface Results {
   muonGemm?: MuonGemm | { error: string };
   /** TF.js training with tf.train.adam vs our adapters (bench/tfjs-training.ts). */
   tfjsTraining?: import('./tfjs-training.ts').TrainingResult | { error: string };
+  stateDtype?: import('./state-dtype-report.ts').StateDtypeResults;
   seconds?: number;
   /** Why the run stopped early, if it did. */
   incomplete?: string;

@@ -21,6 +21,7 @@ import {
   withinBudget,
 } from './config.ts';
 import type { Bench } from './page.ts';
+import { median } from './gpu.ts';
 import {
   figures,
   fmt,
@@ -33,13 +34,16 @@ import {
   type Row,
 } from './report.ts';
 import { trainingFigures, trainingMarkdown, trainingSvg } from './tfjs-training-report.ts';
+import { stateDtypeMarkdown, stateDtypeSvg, type StateDtypeResults } from './state-dtype-report.ts';
 
 /** A measurement that takes longer than this is recorded as an error (a hung device, say). */
 const CALL_TIMEOUT_S = 300;
 /** The TF.js training section trains a whole model three times: it may take longer. */
 const TRAINING_TIMEOUT_S = 1200;
 const timeoutOf = (name: string) =>
-  name === 'runTraining' || name === 'runMuonGemm' ? TRAINING_TIMEOUT_S : CALL_TIMEOUT_S;
+  name === 'runTraining' || name === 'runStateDtypeConvergence' || name === 'runMuonGemm'
+    ? TRAINING_TIMEOUT_S
+    : CALL_TIMEOUT_S;
 
 /** Reopening the page after a failure: beyond this the run stops. */
 const RECOVER_TIMEOUT_S = 180;
@@ -70,13 +74,18 @@ interface Flags {
   modelOptimizers?: string[];
   /** TF.js training section: off, the small MLP (default), or the 3.7M-parameter one. */
   tfjsTraining: 'off' | 'small' | 'full';
+  /** Low-precision state section: ms/step and bytes per stateDtype at this size, and convergence. */
+  stateDtype: boolean;
+  stateDtypeSize: number;
+  convergenceSteps: number;
   out: string;
 }
 
 const USAGE = `usage: npm run bench -- [--runtime browser|node] [--adapter default|compat] [--sizes 1M,16M,64M] [--optimizers Adam,SGD]
                         [--quick] [--no-tfjs] [--no-cpu] [--no-model] [--model-tensors 1000]
                         [--model-size 16M] [--model-optimizers Adam,SGD] [--out bench/results]
-                        [--no-tfjs-training] [--tfjs-training-full]`;
+                        [--no-tfjs-training] [--tfjs-training-full]
+                        [--no-state-dtype] [--state-dtype-size 16M] [--convergence-steps 300]`;
 
 function parseFlags(argv: string[]): Flags {
   const args = argv.filter((a) => a !== '--' && !/bench[/\\]run\.ts$/.test(a));
@@ -91,10 +100,14 @@ function parseFlags(argv: string[]): Flags {
     modelTensors: 1000,
     modelSize: 16 * 2 ** 20,
     tfjsTraining: 'small',
+    stateDtype: true,
+    stateDtypeSize: 16 * 2 ** 20,
+    convergenceSteps: 300,
     out: join(here, 'results'),
   };
   let sizes: string | undefined;
   let modelSize: string | undefined;
+  let stateDtypeSize: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const [key, inline] = a.includes('=')
@@ -162,6 +175,19 @@ function parseFlags(argv: string[]): Flags {
       case '--tfjs-training-full':
         flags.tfjsTraining = 'full';
         break;
+      case '--no-state-dtype':
+        flags.stateDtype = false;
+        break;
+      case '--state-dtype-size':
+        stateDtypeSize = value();
+        break;
+      case '--convergence-steps':
+        flags.convergenceSteps = Number(value());
+        if (!Number.isInteger(flags.convergenceSteps) || flags.convergenceSteps < 20)
+          throw new RangeError(
+            `bench: --convergence-steps must be an integer >= 20, got ${flags.convergenceSteps}`,
+          );
+        break;
       case '--out':
         flags.out = resolve(value());
         break;
@@ -181,6 +207,7 @@ function parseFlags(argv: string[]): Flags {
   }
   flags.sizes = (sizes ?? (flags.quick ? '1M' : '1M,16M,64M')).split(',').map(parseSize);
   flags.modelSize = parseSize(modelSize ?? (flags.quick ? '4M' : '16M'));
+  flags.stateDtypeSize = parseSize(stateDtypeSize ?? (flags.quick ? '1M' : '16M'));
   return flags;
 }
 
@@ -470,6 +497,27 @@ async function measureAll(
         );
       }
     }
+    if (flags.stateDtype) {
+      const sd: StateDtypeResults = (results.stateDtype = {
+        size: flags.stateDtypeSize,
+        steps: [],
+      });
+      const { warmup, reps } = repetitions(flags.stateDtypeSize, flags.quick);
+      for (const name of ['Adam', 'AdamW']) {
+        const result = await call('runStateDtype', name, flags.stateDtypeSize, warmup, reps);
+        sd.steps.push({ optimizer: name, result });
+        log(
+          `stateDtype ${name} ${formatSize(flags.stateDtypeSize)}: ${'error' in result ? result.error : result.rows.map((r) => `${r.dtype} ${fmt(r.stateBytes / flags.stateDtypeSize)} B/param ${fmt(median(r.timing.wall))} ms`).join(', ')}`,
+        );
+      }
+      const conv = (sd.convergence = await call(
+        'runStateDtypeConvergence',
+        flags.convergenceSteps,
+      ));
+      log(
+        `stateDtype convergence: ${'error' in conv ? conv.error : conv.curves.map((c) => `${c.problem}/${c.optimizer}/${c.dtype} ${fmt(c.final)}`).join(', ')}`,
+      );
+    }
     if (flags.tfjsTraining !== 'off') {
       const t = (results.tfjsTraining = await call('runTraining', flags.tfjsTraining === 'full'));
       for (const x of 'error' in t ? [] : trainingFigures(t))
@@ -489,7 +537,8 @@ async function measureAll(
   const md =
     markdown(results) +
     muonGemmMarkdown(results.muonGemm) +
-    (results.tfjsTraining ? trainingMarkdown(results.tfjsTraining, env.adapter) : '');
+    (results.tfjsTraining ? trainingMarkdown(results.tfjsTraining, env.adapter) : '') +
+    (results.stateDtype ? stateDtypeMarkdown(results.stateDtype, env.adapter) : '');
   console.log(`\n${md}`);
   mkdirSync(flags.out, { recursive: true });
   const base = join(
@@ -504,6 +553,8 @@ async function measureAll(
       `${base}-tfjs-training.svg`,
       trainingSvg(results.tfjsTraining, env.adapter) + '\n',
     );
+  if (results.stateDtype)
+    writeFileSync(`${base}-state-dtype.svg`, stateDtypeSvg(results.stateDtype, env.adapter) + '\n');
   log(`wrote ${base}.{json,md,svg}`);
   if (incomplete) process.exitCode = 1;
 }

@@ -9,6 +9,17 @@ import {
   LAUNCH,
   REDUCE,
 } from './layout.ts';
+import {
+  blockwiseShared,
+  blockwiseStores,
+  isBlockwise,
+  stateDecl,
+  stateLoad,
+  stateStore,
+  storageHelpers,
+  storageSetup,
+  type Storage,
+} from './state-storage.wgsl.ts';
 
 /**
  * The generic launcher's WGSL. An optimizer supplies only its math (`body`), the per-tensor
@@ -47,7 +58,13 @@ export interface ElementwiseKernel {
   lanes?: boolean;
   /** Store the state variables after the body (default: the update pass does, the norm pass not). */
   stores?: boolean;
+  /** How each state is stored (default float32; see shaders/state-storage.wgsl.ts). */
+  storage?: Readonly<Record<string, Storage>>;
 }
+
+/** Whether the kernel's states are blockwise 8-bit (then all are; planStep gives them own blocks). */
+const blockwise = (k: ElementwiseKernel): boolean =>
+  k.states.some((s) => isBlockwise(k.storage?.[s]));
 
 /**
  * Binding indices shared by the host (src/launcher.ts) and every kernel: 0 launch uniform,
@@ -104,12 +121,11 @@ const accType = (k: number) => (k === 1 ? 'f32' : `vec${k}<f32>`);
 /** Module scope shared by the update and norm kernels. */
 function header(k: ElementwiseKernel, access: 'read' | 'read_write'): string {
   const norms = k.norms ?? 0;
+  const storage = (s: string): Storage => k.storage?.[s] ?? 'f32';
   const states = k.states
-    .map(
-      (s, i) =>
-        `@group(0) @binding(${FIRST_STATE_BINDING + i}) var<storage, ${access}> ${s}Buf: array<T>;`,
-    )
+    .map((s, i) => stateDecl(s, storage(s), FIRST_STATE_BINDING + i, k.vec, access))
     .join('\n');
+  const shared = blockwise(k) && k.stores !== false ? blockwiseShared(k.vec) : '';
   return wgsl`
 alias T = ${k.vec === 4 ? 'vec4<f32>' : 'f32'};
 ${LAUNCH.wgsl}
@@ -119,7 +135,9 @@ ${LAUNCH.wgsl}
 #if ${k.grad !== false}
 @group(0) @binding(3) var<storage, read> gradBuf: array<T>;
 #endif
+${storageHelpers(k.states.map(storage))}
 ${states}
+${shared}
 #if ${norms > 0}
 @group(0) @binding(${scratchBinding(k.states.length)}) var<storage, read_write> scratch: array<f32>;
 fn norm(tensor: u32, k: u32) -> f32 { return scratch[launch.normBase + tensor * ${norms}u + k]; }
@@ -131,8 +149,14 @@ ${hyperStruct(k.fields, k.stepped === true, k.fresh)}
 `;
 }
 
-/** Reads the block row and the tensor's scalars, once per invocation. */
-const blockHeader = `
+/** Reads the block row and the tensor's scalars, once per invocation (and the storages' setup). */
+const blockHeader = (k: ElementwiseKernel) => `${blockHeaderText}
+${storageSetup(
+  k.states.map((s) => k.storage?.[s] ?? 'f32'),
+  classCounterWgsl(blockWord('row'), 'step'),
+)}`;
+
+const blockHeaderText = `
   let paramBase = ${blockWord('param')};
   let gradBase = ${blockWord('grad')};
   let stateBase = ${blockWord('state')};
@@ -142,16 +166,35 @@ const blockHeader = `
 
 /**
  * Opens the loop over this invocation's items (closed by the caller): BLOCK_LANES apart in a
- * block, consecutive in a lane block (the invocation's tiny tensor is all its own).
+ * block, consecutive in a lane block (the invocation's tiny tensor is all its own). Blockwise
+ * kernels reduce across lanes after the body, so their loop stays uniform: it ends when the
+ * whole workgroup is past the block, and lanes past it run with `live` false.
  */
-const itemLoop = (lanes: boolean | undefined) => `
+const itemLoop = (k: ElementwiseKernel) =>
+  blockwise(k)
+    ? `
   for (var item = 0u; item < ${BLOCK_ITEMS}u; item = item + 1u) {
-  let j = ${lanes ? 'item' : `lane + item * ${BLOCK_LANES}u`};
+  if (item * ${BLOCK_LANES}u >= count) { break; }
+  let j = lane + item * ${BLOCK_LANES}u;
+  let live = j < count;`
+    : `
+  for (var item = 0u; item < ${BLOCK_ITEMS}u; item = item + 1u) {
+  let j = ${k.lanes ? 'item' : `lane + item * ${BLOCK_LANES}u`};
   if (j >= count) { break; }`;
+
+/** The state stores after the body: per item, or (blockwise) through the block reduction. */
+const storeStates = (k: ElementwiseKernel): string => {
+  if (!blockwise(k)) return k.states.map((s) => stateStore(s, k.storage?.[s])).join('\n');
+  const [blocks, others] = [true, false].map((b) =>
+    k.states.filter((s) => isBlockwise(k.storage?.[s]) === b),
+  );
+  const plain = others!.map((s) => stateStore(s, k.storage?.[s])).join('\n');
+  return `${plain ? `  if (live) {\n${plain}\n  }\n` : ''}${blockwiseStores(blocks!, k.vec)}`;
+};
 
 /** Loads item j's p, g and states and applies maximize and L2 decay. */
 function prologue(k: ElementwiseKernel): string {
-  const loads = k.states.map((s) => `  var ${s} = ${s}Buf[si];`).join('\n');
+  const loads = k.states.map((s) => `  var ${s} = ${stateLoad(s, k.storage?.[s])};`).join('\n');
   return wgsl`
   let pi = paramBase + j;
   let si = stateBase + j;
@@ -187,17 +230,18 @@ ${
 
 /** The update kernel: per item (vec4 or scalar), state loaded, body applied, all stored. */
 export function elementwiseKernel(k: ElementwiseKernel): string {
-  const stores = k.stores === false ? '' : k.states.map((s) => `  ${s}Buf[si] = ${s};`).join('\n');
+  const stores = k.stores === false ? '' : storeStates(k);
+  const storeParam = blockwise(k) ? 'if (live) { paramBuf[pi] = p; }' : 'paramBuf[pi] = p;';
   return wgsl`${header(k, 'read_write')}
 ${entry(k.lanes)}
 #if ${k.skipFlag === true}
   ${skipGuard}
 #endif
-${blockHeader}
-${itemLoop(k.lanes)}
+${blockHeader(k)}
+${itemLoop(k)}
 ${prologue(k)}
 ${k.body}
-  paramBuf[pi] = p;
+  ${storeParam}
 ${stores}
   }
 }
@@ -213,7 +257,7 @@ ${stores}
  */
 export function normKernel(k: ElementwiseKernel): string {
   const K = k.norms ?? 1;
-  const stores = k.stores ? k.states.map((s) => `  ${s}Buf[si] = ${s};`).join('\n') : '';
+  const stores = k.stores ? storeStates(k) : '';
   const sq = (x: string) => (k.vec === 4 ? `dot(${x}, ${x})` : `${x} * ${x}`);
   const declare = Array.from({ length: K }, (_, j) => `    var n${j} = T(0.0);`).join('\n');
   const squares = Array.from({ length: K }, (_, j) => sq(`n${j}`)).join(', ');
@@ -232,13 +276,13 @@ ${entry(k.lanes)}
   ${skipGuard}
 #endif
   var acc = ${accType(K)}(0.0);
-${blockHeader}
-${itemLoop(k.lanes)}
+${blockHeader(k)}
+${itemLoop(k)}
 ${prologue(k)}
 ${declare}
 ${k.body}
 ${stores}
-    acc = acc + ${accType(K)}(${squares});
+    acc = acc + ${blockwise(k) ? `select(${accType(K)}(0.0), ${accType(K)}(${squares}), live)` : `${accType(K)}(${squares})`};
   }
 #if ${k.lanes === true}
   let slot = launch.normBase + tensor * ${K}u;

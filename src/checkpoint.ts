@@ -1,6 +1,7 @@
 import type { Engine } from './engine.ts';
 import { groupKeys, type Optimizer } from './optimizer.ts';
 import type { Run } from './parameter.ts';
+import { runWords, validateStorage } from './state-dtype.ts';
 import { checkKnownKeys, describe } from './validate.ts';
 
 /**
@@ -19,6 +20,15 @@ export interface StateDict {
   trainMode?: boolean;
   state: Record<number, Record<string, number | Float32Array>>;
   paramGroups: Array<Record<string, unknown> & { params: number[] }>;
+}
+
+/**
+ * stateDict({ raw: true }): as StateDict, but low-precision state (bfloat16, float16, 8-bit) as
+ * the u32 words the GPU stores (src/state-dtype.ts has the formats), so loading it back into an
+ * optimizer with the same stateDtype, min8bitSize and layout restores the state bit for bit.
+ */
+export interface RawStateDict extends Omit<StateDict, 'state'> {
+  state: Record<number, Record<string, number | Float32Array | Uint32Array>>;
 }
 
 /** Second moments and other state that is >= 0 by construction; a negative value is corrupt. */
@@ -60,16 +70,17 @@ export async function readTensors(
 }
 
 /** Reads every tensor's state back from the GPU (one readback per state buffer). */
-export async function readStateDict<O extends object>(opt: Optimizer<O>): Promise<StateDict> {
+export async function readStateDict<O extends object>(
+  opt: Optimizer<O>,
+  raw = false,
+): Promise<RawStateDict> {
   await opt.settle();
-  const state: StateDict['state'] = {};
-  const reads: Array<{ i: number; name: string; runs: Run[]; length: number }> = [];
+  const state: RawStateDict['state'] = {};
+  const reads: Array<{ i: number; name: string } & ReturnType<Optimizer<O>['stateRead']>> = [];
   opt.tensors.forEach((_, i) => {
     const now = opt.tensorState(i);
-    const sizes = opt.stateSizes(i);
     state[i] = { ...now.host };
-    for (const name of now.touched)
-      reads.push({ i, name, runs: opt.stateRuns(i, name), length: sizes.get(name)!.length });
+    for (const name of now.touched) reads.push({ i, name, ...opt.stateRead(i, name) });
   });
   let index = 0;
   const paramGroups = opt.paramGroups.map((g) => {
@@ -77,8 +88,8 @@ export async function readStateDict<O extends object>(opt: Optimizer<O>): Promis
     return { ...structuredClone(options), params: params.map(() => index++) };
   });
   const values = await readTensors(opt.engine, reads);
-  reads.forEach((r, k) => (state[r.i]![r.name] = values[k]!));
-  const sd: StateDict = { optimizer: opt.spec.name, state, paramGroups };
+  reads.forEach((r, k) => (state[r.i]![r.name] = storedValue(r, values[k]!, raw, opt, r.i)));
+  const sd: RawStateDict = { optimizer: opt.spec.name, state, paramGroups };
   if (opt.spec.modes) sd.trainMode = opt.training;
   return sd;
 }
@@ -91,14 +102,26 @@ export async function readTensorState<O extends object>(
   await opt.settle();
   const now = opt.tensorState(i);
   const names = [...now.touched];
-  const sizes = opt.stateSizes(i);
-  const values = await readTensors(
-    opt.engine,
-    names.map((name) => ({ runs: opt.stateRuns(i, name), length: sizes.get(name)!.length })),
-  );
+  const reads = names.map((name) => opt.stateRead(i, name));
+  const values = await readTensors(opt.engine, reads);
   const entry: StateDict['state'][number] = { ...now.host };
-  names.forEach((name, k) => (entry[name] = values[k]!));
+  names.forEach((name, k) => (entry[name] = reads[k]!.decode(values[k]!)));
   return entry;
+}
+
+/**
+ * A state buffer as a dict holds it: float32 values (decoded), or with `raw` the stored u32
+ * words of low-precision state (float32 state stays a Float32Array).
+ */
+function storedValue<O extends object>(
+  r: { name: string; decode(raw: Float32Array): Float32Array },
+  words: Float32Array,
+  raw: boolean,
+  opt: Optimizer<O>,
+  i: number,
+): Float32Array | Uint32Array {
+  if (!raw || opt.storageOf(i, r.name) === 'f32') return r.decode(words);
+  return new Uint32Array(words.buffer, words.byteOffset, words.length).slice();
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -127,6 +150,43 @@ function asFloat32(value: unknown, length: number): Float32Array | undefined {
 }
 
 /**
+ * Checks raw state words (stateDict({ raw: true })) against how the loading optimizer stores
+ * that state: the same stateDtype and min8bitSize in the dict's group, low-precision storage,
+ * and the word count of the tensor's layout. Words are never reinterpreted as another format.
+ */
+function rawWords<O extends object>(
+  opt: Optimizer<O>,
+  who: string,
+  i: number,
+  field: string,
+  value: Uint32Array,
+  saved: Record<string, unknown>,
+): Uint32Array {
+  const t = opt.tensors[i]!;
+  const live = opt.paramGroups[t.group]! as unknown as Record<string, unknown>;
+  const storage = opt.storageOf(i, field, true);
+  for (const key of ['stateDtype', 'min8bitSize']) {
+    if (saved[key] !== live[key]) {
+      throw new RangeError(
+        `${who}: raw state '${field}' of parameter ${i} was saved with ${key} ${describe(saved[key])}, but group ${t.group} uses ${describe(live[key])}; raw words load only into the same format (load a stateDict() without raw to convert)`,
+      );
+    }
+  }
+  if (storage === 'f32') {
+    throw new RangeError(
+      `${who}: state '${field}' of parameter ${i} is float32 here; raw u32 words are for low-precision state`,
+    );
+  }
+  const words = t.param.extents.reduce((n, e) => n + runWords(storage, e.length), 0);
+  if (value.length !== words) {
+    throw new RangeError(
+      `${who}: raw state '${field}' of parameter ${i} has ${value.length} words, its ${storage} layout here has ${words} (the same layout needs the same tensors and engine pages)`,
+    );
+  }
+  return value;
+}
+
+/**
  * Checks a dict against the optimizer and returns the groups and the state entries, buffers as
  * Float32Arrays; throws before anything changes. Checked: the optimizer kind, the group count,
  * each group's params numbering and its complete set of known options and their values, the
@@ -135,9 +195,9 @@ function asFloat32(value: unknown, length: number): Float32Array | undefined {
  */
 export function validateStateDict<O extends object>(
   opt: Optimizer<O>,
-  sd: StateDict,
+  sd: StateDict | RawStateDict,
   who = `${opt.spec.name}.loadStateDict`,
-): { groups: O[]; entries: StateDict['state'] } {
+): { groups: O[]; entries: RawStateDict['state'] } {
   const name = opt.spec.name;
   if (!isObject(sd) || !Array.isArray(sd.paramGroups) || !isObject(sd.state)) {
     throw new TypeError(
@@ -198,9 +258,10 @@ export function validateStateDict<O extends object>(
       }
     }
     opt.spec.validate(options as O);
+    validateStorage(`${who}: group ${i}`, options, opt.spec.program !== undefined);
     return options as O;
   });
-  const entries: StateDict['state'] = {};
+  const entries: RawStateDict['state'] = {};
   for (const [key, entry] of Object.entries(sd.state)) {
     const i = Number(key);
     const t = Number.isInteger(i) && String(i) === key ? opt.tensors[i] : undefined;
@@ -221,7 +282,7 @@ export function validateStateDict<O extends object>(
     const sizes = opt.stateSizes(i, groups[t.group]!);
     const buffers = [...sizes.keys()];
     const keeps = `${name} keeps ${['step', ...host, ...buffers].join(', ')} with group ${t.group}'s options`;
-    const out: Record<string, number | Float32Array> = { step };
+    const out: Record<string, number | Float32Array | Uint32Array> = { step };
     for (const [field, value] of Object.entries(entry)) {
       if (field === 'step') continue;
       if (host.includes(field)) {
@@ -239,6 +300,10 @@ export function validateStateDict<O extends object>(
         );
       }
       const length = sizes.get(field)!.length;
+      if (value instanceof Uint32Array) {
+        out[field] = rawWords(opt, who, i, field, value, sd.paramGroups[t.group]!);
+        continue;
+      }
       const data = asFloat32(value, length);
       if (!data) {
         throw new RangeError(

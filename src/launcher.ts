@@ -22,6 +22,8 @@ export type KernelVariant = Omit<ElementwiseKernel, 'vec'> & {
   normBody?: string;
   /** The norm pass advances and stores the states; the update pass only reads them. */
   normStores?: boolean;
+  /** The keys of `StepBuffers.states` to bind, in state order (default: the states' names). */
+  bufferKeys?: readonly string[];
 };
 
 /** One recorded dispatch. */
@@ -225,7 +227,7 @@ export class Launcher {
           { binding: BINDING.param, resource: { buffer: segment.param } },
           ...k.states.map((s, j) => ({
             binding: FIRST_STATE_BINDING + j,
-            resource: { buffer: buffers.states.get(s)![launch.segment]! },
+            resource: { buffer: buffers.states.get(k.bufferKeys?.[j] ?? s)![launch.segment]! },
           })),
         ];
         if (readsGrad) entries.push({ binding: BINDING.grad, resource: { buffer: segment.grad } });

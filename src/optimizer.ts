@@ -1,5 +1,11 @@
 import { packParameters } from './arena.ts';
-import { readStateDict, readTensorState, validateStateDict, type StateDict } from './checkpoint.ts';
+import {
+  readStateDict,
+  readTensorState,
+  validateStateDict,
+  type RawStateDict,
+  type StateDict,
+} from './checkpoint.ts';
 import type { Engine } from './engine.ts';
 import { DisposedError } from './errors.ts';
 import { Launcher, type KernelVariant } from './launcher.ts';
@@ -18,16 +24,37 @@ import { buildProgram, type RowPlace } from './program.ts';
 import { matrixView } from './shape.ts';
 import type { HostState, OptimizerSpec } from './optimizers/spec.ts';
 import { StepClock, type CounterReading } from './step-clock.ts';
+import {
+  bufferBytes,
+  bufferKey,
+  decodeRun,
+  encodeRun,
+  isBlockwise,
+  mapHeader,
+  runWordOffset,
+  runWords,
+  STORAGE_DEFAULTS,
+  STORAGE_KEYS,
+  storageOf,
+  tensorDtype,
+  validateStorage,
+  type StateDtype,
+  type Storage,
+  type StorageOptions,
+} from './state-dtype.ts';
 import { zeroRuns } from './transfer.ts';
 import { checkKnownKeys, describe } from './validate.ts';
 
-export type { StateDict } from './checkpoint.ts';
+export type { RawStateDict, StateDict } from './checkpoint.ts';
 
 export type { ParamGroup, ParamGroupInput } from './param-groups.ts';
 export { groupKeys } from './param-groups.ts';
 
-/** Options of the optimizer itself, beside the per-group hyperparameters. */
-export interface OptimizerOptions {
+/**
+ * Options of the optimizer itself, beside the per-group hyperparameters; `stateDtype` and
+ * `min8bitSize` (src/state-dtype.ts) are the default of every group, which may set its own.
+ */
+export interface OptimizerOptions extends Partial<StorageOptions> {
   /**
    * Check the gradients on the GPU and skip the whole step, state and step count included, when
    * any is NaN or Inf (PyTorch GradScaler's found_inf), without a readback. Default false: then a
@@ -97,10 +124,19 @@ export class Optimizer<O extends object> {
   private plan: Plan | undefined;
   private launcher: Launcher | undefined;
   private variantKeys: string[] = [];
-  /** State buffers by name, one per plan segment; allocated when first needed. */
+  /** The kernel variants of the current plan, by label (a group's, per state dtype). */
+  private variants = new Map<string, KernelVariant>();
+  /**
+   * State buffers by bufferKey (the state's name for float32, name/storage otherwise), one per
+   * plan segment that holds such state; allocated when first needed.
+   */
   private readonly stateBuffers = new Map<string, GPUBuffer[]>();
   /** Shaped optimizers (spec.program): each tensor's own state buffers by name. */
   private readonly tensorBuffers: Array<Map<string, GPUBuffer>> = [];
+  /** Per group, the storage its state was allocated with (undefined before it has state). */
+  private allocatedStorage: Array<string | undefined> = [];
+  /** Per group, the storage options of the current plan and state buffers. */
+  private storageOptions: StorageOptions[] = [];
   /** A bit per state name, for the GPU's `touched` counters. */
   private readonly stateBits = new Map<string, number>();
   private readonly clock: StepClock;
@@ -124,14 +160,19 @@ export class Optimizer<O extends object> {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
       throw new TypeError(`${name}: options must be an object, got ${describe(options)}`);
     }
-    checkKnownKeys(name, options, [...Object.keys(spec.defaults), ...OPTIMIZER_OPTIONS]);
+    checkKnownKeys(name, options, [
+      ...Object.keys(spec.defaults),
+      ...STORAGE_KEYS,
+      ...OPTIMIZER_OPTIONS,
+    ]);
+    validateStorage(name, options, !!spec.program);
     const { skipNonFinite = false, ...defaults } = options;
     if (typeof skipNonFinite !== 'boolean') {
       throw new RangeError(
         `${name}: skipNonFinite must be a boolean, got ${describe(skipNonFinite)}`,
       );
     }
-    this.defaults = { ...spec.defaults, ...definedOnly(defaults) } as O;
+    this.defaults = { ...spec.defaults, ...STORAGE_DEFAULTS, ...definedOnly(defaults) } as O;
     const resolved = resolveGroups(spec, this.defaults, paramGroupInputs<O>(name, params));
     this.checkShapes(name, resolved.params);
     this.paramGroups = resolved.groups;
@@ -181,6 +222,7 @@ export class Optimizer<O extends object> {
   validateGroup(group: object): void {
     checkKnownKeys(this.spec.name, group, groupKeys(this.spec));
     this.spec.validate(group as O);
+    validateStorage(this.spec.name, group, !!this.spec.program);
   }
 
   /**
@@ -309,6 +351,34 @@ export class Optimizer<O extends object> {
     return key;
   }
 
+  /** A group's storage options as a string (a change rebuilds the launches). */
+  private static storageKey(g: StorageOptions): string {
+    return g.stateDtype === '8bit' ? `8bit/${g.min8bitSize}` : g.stateDtype;
+  }
+
+  /**
+   * The dtype tensor i stores its state in (its group's, or float32 below min8bitSize): as the
+   * state buffers hold it, or with `live` as the group's options say now (a change is refused
+   * by the next step, or applied by loadStateDict).
+   */
+  private tensorDtype(i: number, live = false): StateDtype {
+    const t = this.tensors[i]!;
+    const o = (!live && this.storageOptions[t.group]) || this.paramGroups[t.group]!;
+    return tensorDtype(o, t.param.length);
+  }
+
+  /** @internal How tensor i stores state `name` (with `live`, under the group's options now). */
+  storageOf(i: number, name: string, live = false): Storage {
+    return storageOf(this.tensorDtype(i, live), name);
+  }
+
+  /** The kernel label of tensor i: its group's, plus its state dtype unless float32. */
+  private tensorKernel(i: number, groupKeys: readonly string[]): string {
+    const dtype = this.tensorDtype(i);
+    const key = groupKeys[this.tensors[i]!.group]!;
+    return dtype === 'float32' ? key : `${key}/${dtype}`;
+  }
+
   private bit(state: string): number {
     let bit = this.stateBits.get(state);
     if (bit === undefined) {
@@ -327,7 +397,7 @@ export class Optimizer<O extends object> {
   }
 
   /** Everything needed to compile a group's kernels (only when its key changed). */
-  private kernelVariant(g: ParamGroup<O>): KernelVariant {
+  private kernelVariant(g: ParamGroup<O>, dtype: StateDtype = 'float32'): KernelVariant {
     const { variant, maximize, l2 } = this.switches(g);
     const norms = this.spec.norms ?? 0;
     const fresh = Object.fromEntries(
@@ -336,15 +406,25 @@ export class Optimizer<O extends object> {
         this.bit(state),
       ]),
     );
+    // The update pass re-reads what the norm pass stored (LAMB): from low-precision state it
+    // would apply a u other than the one whose norm it measured (an 8-bit v that rounds to 0
+    // makes u = m/eps), so with such state both passes compute the moments from g, and only
+    // the update pass stores them.
+    const normStores = this.spec.normStores === true && dtype === 'float32';
+    const states = Object.keys(this.spec.states(g));
+    const storage = Object.fromEntries(states.map((s) => [s, storageOf(dtype, s)]));
     return {
-      label: this.variantKey(g),
-      states: Object.keys(this.spec.states(g)),
-      body: this.spec.body!({ ...variant, normPass: false }),
+      label: this.variantKey(g) + (dtype === 'float32' ? '' : `/${dtype}`),
+      states,
+      ...(dtype === 'float32'
+        ? {}
+        : { storage, bufferKeys: states.map((s) => bufferKey(s, storage[s]!)) }),
+      body: this.spec.body!({ ...variant, normPass: false, normStores }),
       ...(norms > 0
         ? {
             norms,
-            normBody: this.spec.body!({ ...variant, normPass: true }),
-            normStores: this.spec.normStores === true,
+            normBody: this.spec.body!({ ...variant, normPass: true, normStores }),
+            normStores,
           }
         : {}),
       fields: this.spec.fields,
@@ -353,7 +433,8 @@ export class Optimizer<O extends object> {
       skipFlag: this.skipNonFinite,
       // Without skipping the host knows every step's t and fresh states: the kernels read their
       // row directly and need no counters (the count kernel still keeps them for stateDict).
-      stepped: this.skipNonFinite,
+      // bfloat16 and 8-bit rounding read t from them (with a ring of 1 the row is the same).
+      stepped: this.skipNonFinite || dtype === 'bfloat16' || dtype === '8bit',
       fresh,
     };
   }
@@ -368,14 +449,29 @@ export class Optimizer<O extends object> {
 
   /** @internal Rebuilds the launches when a group's kernel variant changed (or on the first step). */
   prepare(): Launcher {
-    const keys = this.paramGroups.map((g) => this.variantKey(g));
+    const labels = this.paramGroups.map((g) => this.variantKey(g));
+    const keys = this.paramGroups.map((g, i) => `${labels[i]}|${Optimizer.storageKey(g)}`);
     if (this.launcher && keys.every((k, i) => k === this.variantKeys[i])) return this.launcher;
+    this.allocatedStorage = this.paramGroups.map((g) => Optimizer.storageKey(g));
+    this.storageOptions = this.paramGroups.map((g) => ({
+      stateDtype: g.stateDtype,
+      min8bitSize: g.min8bitSize,
+    }));
+    const variants = new Map<string, KernelVariant>();
+    // Shaped rules have passes instead of elementwise kernels (and float32 state only).
+    if (!this.spec.program)
+      this.tensors.forEach((t, i) => {
+        const label = this.tensorKernel(i, labels);
+        if (!variants.has(label))
+          variants.set(label, this.kernelVariant(this.paramGroups[t.group]!, this.tensorDtype(i)));
+      });
     const plan = planStep(
-      this.tensors.map((t) => ({
+      this.tensors.map((t, i) => ({
         extents: t.param.extents,
         padded: t.param.ownership !== 'caller',
-        variant: keys[t.group]!,
+        variant: this.tensorKernel(i, labels),
         row: t.cls.index,
+        blockwise: this.tensorDtype(i) === '8bit',
       })),
       this.engine.limits.maxComputeWorkgroupsPerDimension ** 2,
       !this.spec.norms, // elementwise rules may share blocks across tensors
@@ -386,11 +482,8 @@ export class Optimizer<O extends object> {
     this.launcher?.destroy();
     for (const l of this.modeLaunchers.values()) l.destroy();
     this.modeLaunchers.clear();
-    const kernels = new Map(
-      this.spec.program
-        ? []
-        : this.paramGroups.map((g) => this.kernelVariant(g)).map((v) => [v.label, v]),
-    );
+    this.variants = variants;
+    const kernels = variants;
     const masks = new Uint32Array(
       this.classes.map((c) => this.mask(Object.keys(this.spec.states(this.paramGroups[c.group]!)))),
     );
@@ -443,7 +536,12 @@ export class Optimizer<O extends object> {
     );
   }
 
-  /** Creates missing state buffers and fills each tensor's new states with their initial value. */
+  /**
+   * Creates missing state buffers and fills each tensor's new states with their initial value.
+   * Float32 buffers exist for every segment once any tensor has that state; low-precision ones
+   * (src/state-dtype.ts) only for the segments that hold such state, and buffers no tensor uses
+   * any more (a stateDtype changed through loadStateDict) are freed.
+   */
   private allocateStates(plan: Plan): void {
     if (this.spec.program) {
       this.tensors.forEach((t, i) => {
@@ -461,27 +559,68 @@ export class Optimizer<O extends object> {
           c.initialized.add(name);
       return;
     }
+    const used = new Map<string, Set<number>>();
     this.tensors.forEach((t, i) => {
       for (const [name, init] of Object.entries(this.spec.states(this.paramGroups[t.group]!))) {
         this.bit(name);
+        const storage = this.storageOf(i, name);
+        const key = bufferKey(name, storage);
         // Segments follow the tensors in order, so a param group added later only appends
         // segments (or shares a page's): the existing buffers keep every existing offset.
-        const list = this.stateBuffers.get(name) ?? [];
-        this.stateBuffers.set(name, list);
-        for (let k = list.length; k < plan.segments.length; k++) {
-          list.push(
-            this.engine.createBuffer(
-              `${this.label}/${name}/segment${k}`,
-              plan.segments[k]!.stateElements * 4,
-            ),
-          );
+        const list = this.stateBuffers.get(key) ?? [];
+        this.stateBuffers.set(key, list);
+        const segments =
+          storage === 'f32'
+            ? plan.segments.map((_, k) => k)
+            : plan.stateOffsets[i]!.map(([segment]) => segment);
+        let set = used.get(key);
+        if (!set) used.set(key, (set = new Set()));
+        for (const k of segments) {
+          set.add(k);
+          const s = plan.segments[k]!;
+          const bytes = bufferBytes(storage, s.stateElements, s.blockwiseElements);
+          if (!list[k] || list[k].size < bytes)
+            list[k] = this.stateBuffer(key, storage, k, bytes, list[k]);
         }
-        if (!t.cls.initialized.has(name) && init !== 0) this.fillState(i, name, init);
+        // A zero-filled 8-bit buffer is no valid encoding of zeros (its padding codes): fill it.
+        if (!t.cls.initialized.has(name) && (init !== 0 || isBlockwise(storage)))
+          this.fillState(i, name, init);
       }
     });
+    for (const [key, list] of this.stateBuffers) {
+      list.forEach((b, k) => {
+        if (b && !used.get(key)?.has(k)) {
+          b.destroy();
+          delete list[k];
+        }
+      });
+    }
     for (const c of this.classes)
       for (const name of Object.keys(this.spec.states(this.paramGroups[c.group]!)))
         c.initialized.add(name);
+  }
+
+  /**
+   * A segment's state buffer of `bytes`; an 8-bit one starts with its map (MAP_WORDS) and, when
+   * it replaces a smaller one (a param group added into a page), keeps that one's contents.
+   */
+  private stateBuffer(
+    key: string,
+    storage: Storage,
+    segment: number,
+    bytes: number,
+    old: GPUBuffer | undefined,
+  ): GPUBuffer {
+    const buffer = this.engine.createBuffer(`${this.label}/${key}/segment${segment}`, bytes);
+    if (isBlockwise(storage))
+      this.engine.queue.writeBuffer(buffer, 0, mapHeader(storage as 'u8' | 's8'));
+    if (old) {
+      const encoder = this.engine.device.createCommandEncoder({ label: `${this.label}/${key}` });
+      encoder.copyBufferToBuffer(old, 0, buffer, 0, old.size);
+      this.engine.queue.submit([encoder.finish()]);
+      old.destroy();
+    }
+    return buffer;
   }
 
   /**
@@ -522,34 +661,93 @@ export class Optimizer<O extends object> {
   stateBytes(): number {
     this.checkLive();
     let bytes = 0;
-    for (const list of this.stateBuffers.values()) for (const b of list) bytes += b.size;
+    for (const list of this.stateBuffers.values()) for (const b of list) bytes += b?.size ?? 0;
     for (const own of this.tensorBuffers) for (const b of own.values()) bytes += b.size;
     return bytes;
   }
 
-  /** @internal Writes `value` over tensor i's state `name`. */
-  fillState(i: number, name: string, value: number | Float32Array): void {
-    const data =
-      value instanceof Float32Array
-        ? value
-        : new Float32Array(this.stateSizes(i).get(name)!.length).fill(value);
-    this.engine.writeRuns(this.stateRuns(i, name), data, `${this.label}/${name}`);
+  /**
+   * @internal Writes `value` over tensor i's state `name`: float32 values, encoded into the
+   * state's storage, or (a Uint32Array) the stored words themselves, as stateDict({ raw }) reads.
+   */
+  fillState(i: number, name: string, value: number | Float32Array | Uint32Array): void {
+    const storage = this.storageOf(i, name);
+    const length = this.stateSizes(i).get(name)!.length;
+    const data = typeof value === 'number' ? new Float32Array(length).fill(value) : value;
+    if (storage === 'f32' && data instanceof Float32Array) {
+      this.engine.writeRuns(this.stateRuns(i, name), data, `${this.label}/${name}`);
+      return;
+    }
+    const runs = this.stateRuns(i, name);
+    let words: Uint32Array;
+    if (data instanceof Uint32Array) words = data;
+    else {
+      words = new Uint32Array(runs.reduce((n, r) => n + r.length, 0));
+      let at = 0;
+      for (const e of this.tensors[i]!.param.extents) {
+        const part = encodeRun(storage, data.subarray(e.start, e.start + e.length));
+        words.set(part, at);
+        at += part.length;
+      }
+    }
+    const view = new Float32Array(words.buffer, words.byteOffset, words.length);
+    this.engine.writeRuns(runs, view, `${this.label}/${name}`);
   }
 
-  /** @internal Where tensor i's state `name` lives. */
+  /**
+   * @internal Where tensor i's state `name` lives: runs of float32 elements, or for
+   * low-precision storage runs of the u32 words that hold them (one run per extent, 8-bit ones
+   * whole blocks), `start` counting words.
+   */
   stateRuns(i: number, name: string): Run[] {
     if (this.spec.program) {
       const buffer = this.tensorBuffers[i]!.get(name)!;
       return [{ buffer, offset: 0, length: this.stateSizes(i).get(name)!.length, start: 0 }];
     }
-    const buffers = this.stateBuffers.get(name)!;
+    const storage = this.storageOf(i, name);
+    const buffers = this.stateBuffers.get(bufferKey(name, storage))!;
     const offsets = this.plan!.stateOffsets[i]!;
-    return this.tensors[i]!.param.extents.map((e, k) => ({
-      buffer: buffers[offsets[k]![0]]!,
-      offset: offsets[k]![1],
-      length: e.length,
-      start: e.start,
-    }));
+    let start = 0;
+    return this.tensors[i]!.param.extents.map((e, k) => {
+      const length = runWords(storage, e.length);
+      const run = {
+        buffer: buffers[offsets[k]![0]]!,
+        offset: runWordOffset(storage, offsets[k]![1]),
+        length,
+        start: storage === 'f32' ? e.start : start,
+      };
+      start += length;
+      return run;
+    });
+  }
+
+  /**
+   * @internal What reading tensor i's state `name` takes: its runs, the words they hold, and
+   * the decoding of those words into float32 values (the identity for float32 state).
+   */
+  stateRead(
+    i: number,
+    name: string,
+  ): {
+    runs: Run[];
+    length: number;
+    decode(raw: Float32Array): Float32Array;
+  } {
+    const storage = this.storageOf(i, name);
+    const runs = this.stateRuns(i, name);
+    const length = runs.reduce((n, r) => n + r.length, 0);
+    const extents = this.tensors[i]!.param.extents;
+    const decode = (raw: Float32Array): Float32Array => {
+      if (storage === 'f32') return raw;
+      const words = new Uint32Array(raw.buffer, raw.byteOffset, raw.length);
+      const out = new Float32Array(this.stateSizes(i).get(name)!.length);
+      extents.forEach((e, k) => {
+        const r = runs[k]!;
+        out.set(decodeRun(storage, words.subarray(r.start, r.start + r.length), e.length), e.start);
+      });
+      return out;
+    };
+    return { runs, length, decode };
   }
 
   /**
@@ -630,12 +828,12 @@ export class Optimizer<O extends object> {
       let modeLauncher = this.modeLaunchers.get(to);
       if (!modeLauncher) {
         const kernels = new Map(
-          this.paramGroups.map((g) => {
-            const k = this.kernelVariant(g);
+          [...this.variants.values()].map((k) => {
             const v: KernelVariant = {
               ...k,
               body: modes[to],
               grad: false,
+              stores: false, // a mode switch moves p only (requantizing 8-bit state is not exact)
               skipFlag: false,
               maximize: false,
               l2: false,
@@ -671,6 +869,13 @@ export class Optimizer<O extends object> {
     this.paramGroups.forEach((g, i) => {
       checkKnownKeys(`${this.spec.name}: param group ${i}`, g, groupKeys(this.spec));
       this.spec.validate(g);
+      validateStorage(`${this.spec.name}: param group ${i}`, g, !!this.spec.program);
+      const was = this.allocatedStorage[i];
+      if (was !== undefined && was !== Optimizer.storageKey(g)) {
+        throw new RangeError(
+          `${this.spec.name}: param group ${i}'s stateDtype/min8bitSize changed from ${was} to ${Optimizer.storageKey(g)} after its state was created; the stored state is not reinterpreted: convert it with opt.loadStateDict(await opt.stateDict()) (loading encodes into each group's current stateDtype)`,
+        );
+      }
     });
   }
 
@@ -747,30 +952,50 @@ export class Optimizer<O extends object> {
     });
   }
 
-  /** The optimizer state, as PyTorch's state_dict() with camelCase names. */
-  stateDict(): Promise<StateDict> {
+  /**
+   * The optimizer state, as PyTorch's state_dict() with camelCase names. Low-precision state
+   * (stateDtype) is decoded to float32, so the dict loads into any stateDtype; with `raw: true`
+   * it is the stored u32 words instead (RawStateDict), which reload bit for bit.
+   */
+  stateDict(): Promise<StateDict>;
+  stateDict(options: { raw: true }): Promise<RawStateDict>;
+  stateDict(options?: { raw?: boolean }): Promise<StateDict | RawStateDict>;
+  stateDict(options: { raw?: boolean } = {}): Promise<StateDict | RawStateDict> {
     this.checkLive();
-    return readStateDict(this);
+    if (options === null || typeof options !== 'object')
+      throw new TypeError(
+        `${this.spec.name}.stateDict: options must be an object, got ${describe(options)}`,
+      );
+    checkKnownKeys(`${this.spec.name}.stateDict`, options, ['raw']);
+    if (options.raw !== undefined && typeof options.raw !== 'boolean')
+      throw new TypeError(
+        `${this.spec.name}.stateDict: raw must be a boolean, got ${describe(options.raw)}`,
+      );
+    return readStateDict(this, options.raw === true);
   }
 
-  /** Restores a stateDict(); checks everything first, so a bad dict leaves the optimizer untouched. */
-  loadStateDict(sd: StateDict): void {
+  /**
+   * Restores a stateDict(); checks everything first, so a bad dict leaves the optimizer
+   * untouched. The groups keep their own stateDtype and min8bitSize (how the state is stored,
+   * not how it evolves): float32 values are encoded into it, raw words must match it.
+   */
+  loadStateDict(sd: StateDict | RawStateDict): void {
     this.checkLive();
     const { groups, entries } = validateStateDict(this, sd);
-    groups.forEach((o, i) =>
-      Object.assign(this.paramGroups[i]!, structuredClone(o), {
-        params: this.paramGroups[i]!.params,
-      }),
-    );
+    groups.forEach((o, i) => {
+      const options = structuredClone(o) as Record<string, unknown>;
+      for (const key of STORAGE_KEYS) delete options[key];
+      Object.assign(this.paramGroups[i]!, options, { params: this.paramGroups[i]!.params });
+    });
     // Tensors of a group with equal loaded state share a class (and a step counter).
     const classes = new Map<string, StateClass>();
-    const loaded: Array<Record<string, Float32Array>> = [];
+    const loaded: Array<Record<string, Float32Array | Uint32Array>> = [];
     this.tensors.forEach((t, i) => {
       const entry = entries[i] ?? {};
       const state = this.initialState();
-      const buffers: Record<string, Float32Array> = {};
+      const buffers: Record<string, Float32Array | Uint32Array> = {};
       for (const [field, value] of Object.entries(entry)) {
-        if (value instanceof Float32Array) {
+        if (value instanceof Float32Array || value instanceof Uint32Array) {
           buffers[field] = value;
           state.touched.add(field);
         } else if (typeof value === 'number') state.host[field] = value;
@@ -810,7 +1035,7 @@ export class Optimizer<O extends object> {
     this.launcher?.destroy();
     for (const l of this.modeLaunchers.values()) l.destroy();
     this.clock.destroy();
-    for (const list of this.stateBuffers.values()) for (const b of list) b.destroy();
+    for (const list of this.stateBuffers.values()) for (const b of list) b?.destroy();
     for (const own of this.tensorBuffers) for (const b of own.values()) b.destroy();
   }
 }

@@ -1,16 +1,23 @@
 import type { Engine } from './engine.ts';
 import type { OptimizerSpec } from './optimizers/spec.ts';
 import { Parameter } from './parameter.ts';
+import { STORAGE_KEYS, validateStorage, type StorageOptions } from './state-dtype.ts';
 import { checkKnownKeys, describe } from './validate.ts';
 
 /** A param group as passed in: its parameters plus any options overriding the defaults. */
-export type ParamGroupInput<O> = { params: Parameter[] } & Partial<O>;
-/** A live param group: every option resolved; edit fields between steps (no recompilation). */
-export type ParamGroup<O> = O & { params: Parameter[] };
+export type ParamGroupInput<O> = { params: Parameter[] } & Partial<O> & Partial<StorageOptions>;
+/**
+ * A live param group: every option resolved; edit fields between steps (no recompilation).
+ * The generic storage options (stateDtype, min8bitSize) are fixed once the group has state.
+ */
+export type ParamGroup<O> = O & StorageOptions & { params: Parameter[] };
 
-/** Keys a param group may hold: the spec's options, `params`, and the schedulers' `initialLr`. */
+/**
+ * Keys a param group may hold: the spec's options, the generic storage options, `params`, and
+ * the schedulers' `initialLr`.
+ */
 export function groupKeys(spec: { readonly defaults: object }): string[] {
-  return [...Object.keys(spec.defaults), 'params', 'initialLr'];
+  return [...Object.keys(spec.defaults), ...STORAGE_KEYS, 'params', 'initialLr'];
 }
 
 /** Normalizes `params` (a list of Parameters, or of param groups) with a clear error otherwise. */
@@ -66,6 +73,7 @@ export function resolveGroups<O extends object>(
     const i = firstIndex + k;
     checkKnownKeys(`${name}: param group ${i}`, g, groupKeys(spec), 'option');
     spec.validate(g);
+    validateStorage(`${name}: param group ${i}`, g, spec.program !== undefined);
     g.params.forEach((p, j) => {
       if (!(p instanceof Parameter)) {
         throw new TypeError(

@@ -1,5 +1,6 @@
 import { BLOCK_ITEMS, BLOCK_LANES, BLOCK_ROW, BLOCK_SIZE, BLOCK_WORDS } from '../shaders/layout.ts';
 import { padToVec4 } from './limits.ts';
+import { QUANT_BLOCK } from './state-dtype.ts';
 import type { Extent } from './parameter.ts';
 
 /**
@@ -33,6 +34,13 @@ export interface PlanTensor {
   variant: string;
   /** Row of scalars the tensor's blocks read (defaults to the tensor's index). */
   row?: number;
+  /**
+   * 8-bit blockwise state (src/state-dtype.ts): the tensor's state lives in its segment's
+   * blockwise layout, each extent starting a new QUANT_BLOCK, and every QUANT_BLOCK of it lies
+   * in one workgroup pass of one launch (so a workgroup reduction finds its absmax): no merging
+   * with neighbours, no lane block, and a vec4 part that ends on a QUANT_BLOCK boundary.
+   */
+  blockwise?: boolean;
 }
 
 /** Buffers bound together: parameters, gradients, and the optimizer state laid out alongside. */
@@ -41,6 +49,8 @@ export interface Segment {
   grad: GPUBuffer;
   /** Elements per state buffer of this segment (a multiple of 4). */
   stateElements: number;
+  /** Elements of the segment's blockwise (8-bit) state layout: its extents, each padded to QUANT_BLOCK. */
+  blockwiseElements: number;
 }
 
 /**
@@ -73,6 +83,7 @@ interface Piece {
   extent: Extent;
   state: number;
   padded: boolean;
+  blockwise: boolean;
 }
 
 /** Assigns each extent to a segment: packed extents share their page's segment, others get one each. */
@@ -90,16 +101,21 @@ function segmentPieces(tensors: PlanTensor[]): { segments: Segment[]; pieces: Pi
           param: extent.param,
           grad: extent.grad,
           stateElements: page ? page.elements : padToVec4(extent.length),
+          blockwiseElements: 0,
         });
         if (page) byPage.set(page, segment);
       }
+      const s = segments[segment]!;
+      const blockwise = t.blockwise === true;
       pieces.push({
         tensor,
         segment,
         extent,
-        state: page ? extent.paramOffset : 0,
+        state: blockwise ? s.blockwiseElements : page ? extent.paramOffset : 0,
         padded: t.padded,
+        blockwise,
       });
+      if (blockwise) s.blockwiseElements += Math.ceil(extent.length / QUANT_BLOCK) * QUANT_BLOCK;
     }
   });
   return { segments, pieces };
@@ -113,7 +129,13 @@ function pieceBlocks(
 ): { vec4: Omit<Block, 'partial'>[]; scalar: Omit<Block, 'partial'>[] } {
   const e = p.extent;
   const aligned = e.paramOffset % 4 === 0 && e.gradOffset % 4 === 0 && p.state % 4 === 0;
-  const vecs = !aligned ? 0 : p.padded ? Math.ceil(e.length / 4) : Math.floor(e.length / 4);
+  const vecs = !aligned
+    ? 0
+    : p.padded
+      ? Math.ceil(e.length / 4)
+      : p.blockwise
+        ? Math.floor(e.length / QUANT_BLOCK) * (QUANT_BLOCK / 4)
+        : Math.floor(e.length / 4);
   const vec4: Omit<Block, 'partial'>[] = [];
   const scalar: Omit<Block, 'partial'>[] = [];
   for (let i = 0; i < vecs; i += BLOCK_SIZE) {
@@ -155,6 +177,8 @@ function mergeAdjacent(pieces: Piece[], tensors: PlanTensor[]): Piece[] {
       last !== undefined &&
       p.padded &&
       last.padded &&
+      !p.blockwise &&
+      !last.blockwise &&
       p.segment === last.segment &&
       p.extent.page !== undefined &&
       t.variant === tensors[last.tensor]!.variant &&
@@ -198,6 +222,7 @@ export function planStep(
     const variant = tensors[p.tensor]!.variant;
     const tiny =
       lanes &&
+      !p.blockwise &&
       single.has(p.tensor) &&
       vec4.length + scalar.length === 1 &&
       (vec4[0] ?? scalar[0])!.count <= BLOCK_ITEMS;

@@ -29,6 +29,12 @@ export function takesVectors(name: string): boolean {
   return spec?.checkShape?.([2]) === undefined;
 }
 
+/** Whether `name` takes a stateDtype other than float32 (not the shaped rules, Adafactor and Muon). */
+export function takesStateDtype(name: string): boolean {
+  const spec = (optimizerSpecs as Record<string, object>)[name];
+  return spec !== undefined && !('program' in spec);
+}
+
 export function createOptimizer(
   name: string,
   params: Parameter[],

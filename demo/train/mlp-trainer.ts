@@ -11,6 +11,7 @@ import {
 } from '../shared/gpu.ts';
 import {
   createOptimizer,
+  takesStateDtype,
   takesVectors,
   type OptimizerChoice,
 } from '../shared/optimizer-choices.ts';
@@ -32,6 +33,11 @@ export interface SessionOptions {
   steps: number;
   scheduler: string;
   seed: number;
+  /**
+   * How every optimizer stores its state (the engine's stateDtype; default float32). Under
+   * '8bit' the demo sets min8bitSize 0: its tensors are all smaller than the default 4096.
+   */
+  stateDtype?: string;
 }
 
 /** One model trained by one optimizer choice; its tensors are zero-copy Parameters over its own buffers. */
@@ -101,9 +107,16 @@ class MlpRun {
     const matrices = this.tensors.filter((p) => p.shape.length === 2);
     const vectors = this.tensors.filter((p) => p.shape.length !== 2);
     const onlyMatrices = !takesVectors(choice.name);
+    // Low-precision state where the rule has per-element state on the elementwise path; shaped
+    // rules (Adafactor, Muon) keep float32 state (they refuse another stateDtype).
+    const lowp =
+      o.stateDtype && o.stateDtype !== 'float32'
+        ? { stateDtype: o.stateDtype, min8bitSize: 0 }
+        : {};
+    if (takesStateDtype(choice.name)) Object.assign(options, lowp);
     this.optimizer = createOptimizer(choice.name, onlyMatrices ? matrices : this.tensors, options);
     this.companion = onlyMatrices
-      ? createOptimizer('AdamW', vectors, { lr: COMPANION_LR, weightDecay: 0 })
+      ? createOptimizer('AdamW', vectors, { lr: COMPANION_LR, weightDecay: 0, ...lowp })
       : undefined;
     this.scheduler = SCHEDULERS[o.scheduler]?.(
       this.optimizer as unknown as Schedulable,

@@ -36,6 +36,7 @@ interface TrainSettings {
   batchSize?: number;
   hidden?: number;
   points?: number;
+  stateDtype?: string;
 }
 
 const choices = standardChoices(TRAIN_LRS);
@@ -44,6 +45,7 @@ renderChoices(byId('choices'), choices);
 const datasetSelect = byId<HTMLSelectElement>('dataset');
 for (const d of DATASETS) datasetSelect.add(new Option(d, d));
 datasetSelect.value = 'moons';
+const stateDtypeSelect = byId<HTMLSelectElement>('stateDtype');
 const schedulerSelect = byId<HTMLSelectElement>('scheduler');
 for (const s of Object.keys(SCHEDULERS)) schedulerSelect.add(new Option(s, s));
 const number = (id: string) => Math.max(1, Math.floor(Number(byId<HTMLInputElement>(id).value)));
@@ -68,6 +70,7 @@ function startPage(engine: Engine): void {
         steps: Math.max(minSteps, number('steps')),
         scheduler: schedulerSelect.value,
         seed: 3,
+        stateDtype: stateDtypeSelect.value,
       },
     );
     return session;
@@ -166,6 +169,7 @@ function startPage(engine: Engine): void {
     trainSteps: async (steps: number, o: TrainSettings = {}) => {
       if (o.dataset) datasetSelect.value = o.dataset;
       if (o.scheduler) schedulerSelect.value = o.scheduler;
+      if (o.stateDtype) stateDtypeSelect.value = o.stateDtype;
       if (o.batchSize) byId<HTMLInputElement>('batch').value = String(o.batchSize);
       if (o.hidden) byId<HTMLInputElement>('hidden').value = String(o.hidden);
       if (o.points) byId<HTMLInputElement>('points').value = String(o.points);

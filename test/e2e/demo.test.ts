@@ -188,6 +188,35 @@ describe('demo pages', { retry: 1 }, () => {
     expect(errors, 'page errors').toEqual([]);
   });
 
+  it('train: the state selector trains Adam and AdamW with bfloat16 and 8-bit state as well', async () => {
+    const { page, errors } = await open('/demo/train.html');
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    for (const stateDtype of ['bfloat16', '8bit']) {
+      const runs = await page.evaluate(
+        (stateDtype) =>
+          (
+            window.demo!.trainSteps as (
+              n: number,
+              o: object,
+            ) => Promise<Array<{ label: string; loss: number[] }>>
+          )(200, { stateDtype, optimizers: ['Adam', 'AdamW'] }),
+        stateDtype,
+      );
+      expect(runs.map((r) => r.label)).toEqual(['Adam', 'AdamW']);
+      for (const r of runs) {
+        const first = mean(r.loss.slice(0, 5));
+        const last = mean(r.loss.slice(-20));
+        expect(last, `${r.label} ${stateDtype} loss ${first} -> ${last}`).toBeLessThanOrEqual(
+          first / 2,
+        );
+      }
+      expect(await page.$eval('#stateDtype', (e) => (e as HTMLSelectElement).value)).toBe(
+        stateDtype,
+      );
+    }
+    expect(errors, 'page errors').toEqual([]);
+  });
+
   it('bench: times every optimizer in the page and plots it', async () => {
     const { page, errors } = await open('/demo/bench.html');
     const names = await page.evaluate(() =>

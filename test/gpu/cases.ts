@@ -8,7 +8,14 @@ import type { Parameter } from '../../src/parameter.ts';
 import { optimizers, optimizerSpecs, type OptimizerName } from '../../src/optimizers/registry.ts';
 import type { ReferenceState } from '../../src/reference/types.ts';
 import { STORAGE_USAGE } from '../../src/usage.ts';
-import { compareStep, randomFloats, RunningScale, type Mismatch } from './compare.ts';
+import {
+  roundTrip,
+  storageOf,
+  tensorDtype,
+  unitRoundoff,
+  type StorageOptions,
+} from '../../src/state-dtype.ts';
+import { compareStep, EPS32, randomFloats, RunningScale, type Mismatch } from './compare.ts';
 
 /** An engine for a set of lowered planning limits (shared across cases, as a real app would). */
 export type EngineFor = (limits?: Partial<PlanningLimits>) => Promise<Engine>;
@@ -150,7 +157,10 @@ export async function runOptimizerCase(
         if (poisoned && k === tensors.length - 1) g[g.length >> 1] = t % 2 ? NaN : -Infinity;
         x.param.grad.write(g);
         // A skipped step leaves no trace in the reference either.
-        if (!poisoned) reference.step(x.ref, Float64Array.from(g), x.state, x.options, x.shape);
+        if (!poisoned) {
+          reference.step(x.ref, Float64Array.from(g), x.state, x.options, x.shape);
+          quantizeReference(x);
+        }
       });
       if (c.encoder) {
         const encoder = engine.device.createCommandEncoder({ label: 'test step' });
@@ -161,7 +171,8 @@ export async function runOptimizerCase(
       const sd = await opt.stateDict();
       for (const [i, x] of tensors.entries()) {
         const got = await x.param.read();
-        const m = compareStep(`param${i}`, t, got, x.ref, k, scales.update(`param${i}`, x.ref));
+        const kp = k * lowPrecision(x).param;
+        const m = compareStep(`param${i}`, t, got, x.ref, kp, scales.update(`param${i}`, x.ref));
         if (m) mismatches.push(m);
         const gpuState = sd.state[i]!;
         const names = (o: object) =>
@@ -191,7 +202,8 @@ export async function runOptimizerCase(
           const gv = gpuState[name]!;
           const ref = typeof value === 'number' ? [value] : value;
           const got = typeof value === 'number' ? [gv as number] : (gv as Float32Array);
-          const m2 = compareStep(`${name}${i}`, t, got, ref, k, scales.update(`${name}${i}`, ref));
+          const ks = k * (lowPrecision(x).states[name] ?? 1);
+          const m2 = compareStep(`${name}${i}`, t, got, ref, ks, scales.update(`${name}${i}`, ref));
           if (m2) mismatches.push(m2);
         }
       }
@@ -248,6 +260,41 @@ export async function runOptimizerCase(
     for (const b of owned) b.destroy();
   }
   return { mismatches, adapter: engine.adapterDescription, pipelines: engine.pipelines.size };
+}
+
+type CaseTensor = { param: Parameter; state: ReferenceState; options: unknown };
+
+/**
+ * Low-precision state (stateDtype): after each reference step, its state buffers are stored and
+ * loaded as the GPU stores them (src/state-dtype.ts, 8-bit blocks restarting at each extent), so
+ * the reference follows the same quantized trajectory; it rounds float64 results where the GPU
+ * rounds float32 ones, so a value near a rounding boundary may land one quantum (2u of the
+ * block's largest value) apart, carried by the recurrences: the bound becomes k*t*u*max|ref|
+ * with u the storage's unit roundoff (bfloat16 2^-8, float16 2^-11, 8-bit half the widest gap of
+ * its map) in place of 2^-23 (the parameters take the largest u of their states).
+ */
+function quantizeReference(x: CaseTensor): void {
+  const runs = x.param.extents.map((e) => e.length);
+  const dtype = tensorDtype(x.options as StorageOptions, x.param.length);
+  if (dtype === 'float32') return;
+  for (const [name, value] of Object.entries(x.state)) {
+    if (!(value instanceof Float64Array)) continue;
+    value.set(roundTrip(storageOf(dtype, name), value, runs, x.state.step));
+  }
+}
+
+/** Factors over the float32 bound for a tensor's params and states (1 for float32 state). */
+function lowPrecision(x: CaseTensor): { param: number; states: Record<string, number> } {
+  const dtype = tensorDtype(x.options as StorageOptions, x.param.length);
+  const states: Record<string, number> = {};
+  let param = 1;
+  for (const [name, value] of Object.entries(x.state)) {
+    if (!(value instanceof Float64Array)) continue;
+    const f = Math.max(1, unitRoundoff(storageOf(dtype, name)) / EPS32);
+    states[name] = f;
+    param = Math.max(param, f);
+  }
+  return { param, states };
 }
 
 /**

@@ -10,6 +10,7 @@ import { runOptimizerCase as runCase, type OptimizerCase } from './cases.ts';
 import { compareStep } from './compare.ts';
 import { rejectTrial } from './reject.ts';
 import { countingDevice } from './counting-device.ts';
+import { runStorageKernelCase, type StorageKernelCase } from './state-dtype-cases.ts';
 
 export type { CaseResult, OptimizerCase } from './cases.ts';
 
@@ -45,6 +46,7 @@ declare global {
 }
 const harness = {
   runOptimizerCase,
+  runStorageKernelCase: (c: StorageKernelCase) => runStorageKernelCase(c, () => engineFor()),
   runAddGroupCase,
   engineFor,
   compareStep,
