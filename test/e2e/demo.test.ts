@@ -217,6 +217,26 @@ describe('demo pages', { retry: 1 }, () => {
     expect(errors, 'page errors').toEqual([]);
   });
 
+  it('train: Adafactor factors the weight matrices and Muon trains them with AdamW on the biases', async () => {
+    const { page, errors } = await open('/demo/train.html');
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const runs = await page.evaluate(() =>
+      (
+        window.demo!.trainSteps as (
+          n: number,
+          o: object,
+        ) => Promise<Array<{ label: string; loss: number[] }>>
+      )(200, { stateDtype: 'float32', optimizers: ['Adafactor', 'Muon'] }),
+    );
+    expect(runs.map((r) => r.label)).toEqual(['Adafactor', 'Muon']);
+    for (const r of runs) {
+      const first = mean(r.loss.slice(0, 5));
+      const last = mean(r.loss.slice(-20));
+      expect(last, `${r.label} loss ${first} -> ${last}`).toBeLessThanOrEqual(first / 2);
+    }
+    expect(errors, 'page errors').toEqual([]);
+  });
+
   it('bench: times every optimizer in the page and plots it', async () => {
     const { page, errors } = await open('/demo/bench.html');
     const names = await page.evaluate(() =>
