@@ -120,8 +120,9 @@ ${PASS.wgsl}
 ${own}
 ${hyperStruct(x.fields, x.stepped)}
 fn sum(k: u32) -> f32 { return sums[launch.sums + k]; }
+#if ${x.skip}
 var<workgroup> gate: u32;
-var<workgroup> partial: array<vec4<f32>, ${PASS_LANES}>;
+#endif
 `;
 }
 
@@ -245,6 +246,7 @@ export function finishSumsKernel(x: PassContext, slot: number, count: number): s
     (_, j) => `    sums[launch.sums + ${slot + j}u] = partial[0][${j}];`,
   ).join('\n');
   return `${header(x, [], false, false)}
+var<workgroup> partial: array<vec4<f32>, ${PASS_LANES}>;
 ${open(x, [], false, false)}
   var acc = vec4<f32>(0.0);
   for (var i = lane; i < launch.groups * ${PASS_LANES}u; i = i + ${PASS_LANES}u) {
@@ -260,71 +262,59 @@ ${writes}
 }
 
 /**
- * A long sum in chunks of 16 (the error of a two-level sum, not of one long running sum, as
- * torch's cascaded reductions).
+ * `total`, the sum of `value` over i in [0, count), in chunks of 16 (the error of a two-level sum,
+ * not of one long running sum, as torch's cascaded reductions). `at` are the statements that
+ * define what `value` reads for index i.
  */
-const flush = (i: string) => `if ((${i} & 15u) == 15u) { total = total + chunk; chunk = 0.0; }`;
-
-export function reduceKernel(x: PassContext, pass: ReducePass): string {
-  const grad = pass.over !== 'batch';
-  if (pass.over === 'cols') {
-    // One invocation per column: the loop over rows reads consecutive columns across a workgroup.
-    return wgsl`${header(x, pass.buffers, true, grad)}
-${open(x, pass.buffers, true, grad)}
-  for (var col = wg * ${PASS_LANES}u + lane; col < launch.batch * launch.cols; col = col + launch.groups * ${PASS_LANES}u) {
-  let b = col / launch.cols;
-  let c = col % launch.cols;
-  var total = 0.0;
-  var chunk = 0.0;
-  for (var r = 0u; r < launch.rows; r = r + 1u) {
-    let e = (b * launch.rows + r) * launch.cols + c;
-    let p = paramBuf[launch.param + e];
-    _ = p;
-    ${loadGrad(x)}
-    chunk = chunk + (${pass.value});
-    ${flush('r')}
-  }
-  total = total + chunk;
-${pass.body}
-  }
-}
-`;
-  }
-  // One invocation per row ('rows') or per matrix ('batch') summing along it: no workgroup
-  // barrier (software GPUs pay dearly for each, and a row sum is one pass over g anyway).
-  const rows = pass.over === 'rows';
-  return wgsl`${header(x, pass.buffers, rows, grad)}
-${open(x, pass.buffers, rows, grad)}
-#if ${rows}
-  for (var row = wg * ${PASS_LANES}u + lane; row < launch.batch * launch.rows; row = row + launch.groups * ${PASS_LANES}u) {
+const chunkedSum = (i: string, count: string, at: string, value: string) => `
     var total = 0.0;
     var chunk = 0.0;
-    for (var c = 0u; c < launch.cols; c = c + 1u) {
-      let e = row * launch.cols + c;
+    for (var ${i} = 0u; ${i} < ${count}; ${i} = ${i} + 1u) {
+${at}
+      chunk = chunk + (${value});
+      if ((${i} & 15u) == 15u) { total = total + chunk; chunk = 0.0; }
+    }
+    total = total + chunk;`;
+
+/** Loads p and g (maximize applied) at element `e` for a reduction's value. */
+const elementAt = (x: PassContext, e: string) => `      let e = ${e};
       let p = paramBuf[launch.param + e];
       _ = p;
-      ${loadGrad(x)}
-      chunk = chunk + (${pass.value});
-      ${flush('c')}
-    }
-    total = total + chunk;
+      ${loadGrad(x)}`;
+
+/**
+ * One invocation per output line, summing along it: a row of each matrix over its columns
+ * ('rows'), a column over the rows ('cols', reading consecutive columns across a workgroup), or
+ * a matrix's rows of a rows-shaped value ('batch'). No workgroup barrier: software GPUs pay
+ * dearly for each, and a line sum is one pass over its data anyway.
+ */
+export function reduceKernel(x: PassContext, pass: ReducePass): string {
+  const onTensor = pass.over !== 'batch';
+  const line = { rows: 'row', cols: 'col', batch: 'b' }[pass.over];
+  const lines = {
+    rows: 'launch.batch * launch.rows',
+    cols: 'launch.batch * launch.cols',
+    batch: 'launch.batch',
+  }[pass.over];
+  const sum =
+    pass.over === 'rows'
+      ? chunkedSum('c', 'launch.cols', elementAt(x, 'row * launch.cols + c'), pass.value)
+      : pass.over === 'cols'
+        ? `
+    let b = col / launch.cols;
+    let c = col % launch.cols;${chunkedSum('r', 'launch.rows', elementAt(x, '(b * launch.rows + r) * launch.cols + c'), pass.value)}`
+        : chunkedSum('r', 'launch.rows', '      let row = b * launch.rows + r;', pass.value);
+  const finish =
+    pass.over === 'batch'
+      ? `    var out = 0.0;
 ${pass.body}
+    sums[launch.sums + ${pass.slot ?? 0}u + b] = out;`
+      : pass.body;
+  return `${header(x, pass.buffers, onTensor, onTensor)}
+${open(x, pass.buffers, onTensor, onTensor)}
+  for (var ${line} = wg * ${PASS_LANES}u + lane; ${line} < ${lines}; ${line} = ${line} + launch.groups * ${PASS_LANES}u) {${sum}
+${finish}
   }
-#else
-  for (var b = wg * ${PASS_LANES}u + lane; b < launch.batch; b = b + launch.groups * ${PASS_LANES}u) {
-    var total = 0.0;
-    var chunk = 0.0;
-    for (var r = 0u; r < launch.rows; r = r + 1u) {
-      let row = b * launch.rows + r;
-      chunk = chunk + (${pass.value});
-      ${flush('r')}
-    }
-    total = total + chunk;
-    var out = 0.0;
-${pass.body}
-    sums[launch.sums + ${pass.slot ?? 0}u + b] = out;
-  }
-#endif
 }
 `;
 }

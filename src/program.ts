@@ -71,13 +71,12 @@ export function buildProgram(
     slots += t.sums;
   }
   const partials = slots;
+  // Every kernel strides over its outputs, so no grid dimension exceeds the device's limit.
+  const capped = (n: number) => Math.max(1, Math.min(n, maxPerDim));
+  const mapGroupsFor = (n: number) => capped(Math.min(MAP_GROUPS, Math.ceil(n / PASS_LANES)));
   // Sum slots, then a map pass's per-invocation partial sums (shared: passes run in turn), as
   // many as the largest tensor's map passes use.
-  const maxPerDimGroups = (n: number) =>
-    Math.max(1, Math.min(MAP_GROUPS, Math.ceil(n / PASS_LANES), maxPerDim));
-  const invocations = Math.max(
-    ...tensors.map((t) => maxPerDimGroups(t.extent.length) * PASS_LANES),
-  );
+  const invocations = Math.max(...tensors.map((t) => mapGroupsFor(t.extent.length) * PASS_LANES));
   const sums = engine.createBuffer(`${label}/sums`, (partials + invocations * MAX_SUMS) * 4);
   const workSizes = new Map<string, number>();
   for (const t of tensors)
@@ -98,6 +97,7 @@ export function buildProgram(
   const words = new Uint32Array((Math.max(1, uniformCount) * UNIFORM_SLOT) / 4);
   let slot = 0;
   const dispatches: Dispatch[] = [];
+  const codes = new Map<string, string>();
 
   tensors.forEach((t, ti) => {
     const view = matrixView(t.shape);
@@ -105,9 +105,7 @@ export function buildProgram(
     const short = Math.min(view.rows, view.cols);
     const long = Math.max(view.rows, view.cols);
     const dim = (d: Dim) => (d === 'short' ? short : long);
-    // Every kernel strides over its outputs, so no grid dimension exceeds the device's limit.
-    const capped = (n: number) => Math.max(1, Math.min(n, maxPerDim));
-    const mapGroups = maxPerDimGroups(count);
+    const mapGroups = mapGroupsFor(count);
     const record = (
       name: string,
       code: string,
@@ -169,16 +167,30 @@ export function buildProgram(
       });
     };
 
+    // Kernel text by what it is made of: a thousand tensors of one shape generate it once.
+    const kernel = (kind: string, pass: object, make: () => string) => {
+      const key = `${kind}|${JSON.stringify(t.context)}|${JSON.stringify(pass)}`;
+      let code = codes.get(key);
+      if (code === undefined) codes.set(key, (code = make()));
+      return code;
+    };
     t.passes.forEach((pass, pi) => {
-      const code = passKernel(t.context, pass);
       const name = `pass${pi}`;
+      const code = () => kernel('pass', pass, () => passKernel(t.context, pass));
       if (pass.kind === 'map') {
         const grad = pass.grad !== false;
-        record(name, code, [mapGroups, 1], { param: true, grad, buffers: pass.buffers }, mapGroups);
+        record(
+          name,
+          code(),
+          [mapGroups, 1],
+          { param: true, grad, buffers: pass.buffers },
+          mapGroups,
+        );
         if (pass.sums) {
+          const { slot, count } = pass.sums;
           record(
             `${name}/sums`,
-            finishSumsKernel(t.context, pass.sums.slot, pass.sums.count),
+            kernel('sums', pass.sums, () => finishSumsKernel(t.context, slot, count)),
             [1, 1],
             { param: false, grad: false, buffers: [] },
             mapGroups,
@@ -196,7 +208,7 @@ export function buildProgram(
         const groups = capped(outputs);
         record(
           name,
-          code,
+          code(),
           [groups, 1],
           { param: onTensor, grad: onTensor, buffers: pass.buffers },
           groups,
@@ -207,14 +219,14 @@ export function buildProgram(
         const uses = { param: false, grad: false, buffers };
         if (smallProduct(m, n)) {
           const groups = capped(Math.ceil((m * n) / PASS_LANES));
-          const small = smallMatmulKernel(t.context, pass);
+          const small = kernel('small', pass, () => smallMatmulKernel(t.context, pass));
           record(`${name}/small`, small, [groups, 1], uses, groups, [m, n, k]);
         } else {
           const grid: [number, number] = [
             capped(Math.ceil(n / GEMM_TILE)),
             capped(Math.ceil(m / GEMM_TILE)),
           ];
-          record(name, code, grid, uses, 0, [m, n, k]);
+          record(name, code(), grid, uses, 0, [m, n, k]);
         }
       }
     });
