@@ -31,8 +31,19 @@ export interface RawStateDict extends Omit<StateDict, 'state'> {
   state: Record<number, Record<string, number | Float32Array | Uint32Array>>;
 }
 
-/** Second moments and other state that is >= 0 by construction; a negative value is corrupt. */
-const NON_NEGATIVE = new Set(['expAvgSq', 'maxExpAvgSq', 'sum', 'squareAvg', 'accDelta', 'expInf']);
+/** Second moments and other state that is >= 0 by construction (Adafactor's factored and full
+ * variances too); a negative value is corrupt. */
+const NON_NEGATIVE = new Set([
+  'expAvgSq',
+  'maxExpAvgSq',
+  'sum',
+  'squareAvg',
+  'accDelta',
+  'expInf',
+  'rowVar',
+  'colVar',
+  'variance',
+]);
 
 /**
  * Reads `tensors` (each a list of runs and a length) with one staging copy per GPU buffer they

@@ -186,7 +186,7 @@ it.each([
   },
 );
 
-it('Adafactor refuses a loaded rowVar of the wrong length, naming it, before any change', async () => {
+it('Adafactor refuses a loaded rowVar of the wrong length or with a negative value, naming it, before any change', async () => {
   const r = await harnessPage().evaluate(async () => {
     const api = window.webgpuOptim;
     const engine = await api.createEngine();
@@ -195,22 +195,31 @@ it('Adafactor refuses a loaded rowVar of the wrong length, naming it, before any
     W.grad.write(new Float32Array(12).fill(1));
     opt.step();
     const sd = await opt.stateDict();
-    const bad = structuredClone(sd);
-    bad.state[0]!.rowVar = new Float32Array(12);
-    let message = '';
-    try {
-      opt.loadStateDict(bad);
-    } catch (e) {
-      message = (e as Error).message;
-    }
+    const attempt = (rowVar: Float32Array) => {
+      const bad = structuredClone(sd);
+      bad.state[0]!.rowVar = rowVar;
+      try {
+        opt.loadStateDict(bad);
+        return 'no error';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    const message = attempt(new Float32Array(12));
+    const negative = attempt(new Float32Array([0.5, -0.25, 1]));
     const again = await opt.stateDict();
     engine.dispose();
     return {
       message,
+      negative,
       rowVar: [...(again.state[0]!.rowVar as Float32Array)],
       was: [...(sd.state[0]!.rowVar as Float32Array)],
     };
   });
   expect(r.message).toMatch(/state 'rowVar' of parameter 0 must be a Float32Array of length 3/);
+  // A variance is >= 0 by construction: a negative one would step by g * rsqrt(negative) = NaN.
+  expect(r.negative).toMatch(
+    /state 'rowVar' of parameter 0 must be finite and >= 0, got -0.25 at index 1/,
+  );
   expect(r.rowVar).toEqual(r.was);
 });
